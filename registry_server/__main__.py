@@ -1,0 +1,42 @@
+"""Entry point: `python -m registry_server [flags]`; runs until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from registry_server.config import ServerConfig, configure_logging, parse_config
+from registry_server.registry.file_store import DefaultsFileError
+from registry_server.server import start_server
+
+log = logging.getLogger("registry_server")
+
+
+async def serve(config: ServerConfig) -> None:
+    """Starts the server and stops it gracefully on the first SIGTERM or SIGINT."""
+    running = await start_server(config)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop_requested.set)
+    await stop_requested.wait()
+    log.info("shutdown requested; draining for up to %.1f s", config.shutdown_grace_s)
+    await running.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parses the configuration and runs the server."""
+    config = parse_config(argv, os.environ)
+    configure_logging(config.log_level)
+    try:
+        asyncio.run(serve(config))
+    except (DefaultsFileError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Converts between the Agent protobuf messages and the domain's agent types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+
+from agentregistry.v1 import agent_pb2
+from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
+from registry_server.domain.errors import FieldViolation, ValidationError
+from registry_server.registry.validation import CAPABILITY_LISTS
+
+_STATE_TO_PROTO = {
+    AgentState.AVAILABLE: agent_pb2.AGENT_STATE_AVAILABLE,
+    AgentState.UNAVAILABLE: agent_pb2.AGENT_STATE_UNAVAILABLE,
+}
+_STATE_FROM_PROTO = {proto: state for state, proto in _STATE_TO_PROTO.items()}
+_ALL_CAPABILITY_PATHS = [f"capabilities.{name}" for name in (*CAPABILITY_LISTS, "priority")]
+_MASK_ALIASES = {"capabilities": _ALL_CAPABILITY_PATHS, "priority": ["capabilities.priority"]}
+_MASK_PATHS = {"description", "factory", "tags", "enabled", *_ALL_CAPABILITY_PATHS}
+
+
+def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
+    """The Agent message of a registered agent."""
+    spec = agent.spec
+    message = agent_pb2.Agent(
+        name=spec.name,
+        description=spec.description,
+        factory=agent_pb2.AgentFactory(module=spec.factory.module, function=spec.factory.function),
+        capabilities=agent_pb2.AgentCapabilities(
+            **{name: list(getattr(spec.capabilities, name)) for name in CAPABILITY_LISTS},
+            priority=spec.capabilities.priority,
+        ),
+        tags=list(spec.tags),
+        enabled=spec.enabled,
+        state=_STATE_TO_PROTO[agent.state],
+        state_message=agent.state_message,
+        etag=agent.etag,
+    )
+    if spec.factory.kwargs:
+        message.factory.kwargs.update(spec.factory.kwargs)
+    if spec.create_time:
+        message.create_time.FromDatetime(spec.create_time)
+    if spec.update_time:
+        message.update_time.FromDatetime(spec.update_time)
+    return message
+
+
+def state_from_proto(state: int) -> AgentState | None:
+    """The domain state of a filter value; None for AGENT_STATE_UNSPECIFIED."""
+    if state == agent_pb2.AGENT_STATE_UNSPECIFIED:
+        return None
+    if state not in _STATE_FROM_PROTO:
+        raise ValidationError.single("state", f"{state} is not an AgentState value")
+    return _STATE_FROM_PROTO[state]
+
+
+def spec_from_proto(message: agent_pb2.Agent, field: str) -> AgentSpec:
+    """The spec of an Agent message to register; output-only fields are ignored."""
+    if not message.HasField("factory"):
+        raise ValidationError(
+            [FieldViolation(f"{field}.factory", "is required: give the module and function that build the agent")]
+        )
+    return AgentSpec(
+        name=message.name,
+        description=message.description,
+        factory=_factory_from_proto(message.factory),
+        capabilities=_capabilities_from_proto(message.capabilities),
+        tags=tuple(message.tags),
+        enabled=message.enabled if message.HasField("enabled") else True,
+    )
+
+
+def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, Any]:
+    """The domain changes that an UpdateAgent mask selects from `message`."""
+    expanded: list[str] = []
+    for index, path in enumerate(paths):
+        if path not in _MASK_PATHS and path not in _MASK_ALIASES:
+            raise ValidationError.single(
+                f"update_mask.paths[{index}]",
+                f"{path!r} cannot be updated; use one of {sorted(_MASK_PATHS | _MASK_ALIASES.keys())}",
+            )
+        expanded += _MASK_ALIASES.get(path, [path])
+    capabilities = _capabilities_from_proto(message.capabilities)
+    changes: dict[str, Any] = {}
+    for path in expanded:
+        if path == "factory":
+            if not message.HasField("factory"):
+                raise ValidationError.single("agent.factory", "is in update_mask but not set")
+            changes[path] = _factory_from_proto(message.factory)
+        elif path == "tags":
+            changes[path] = tuple(message.tags)
+        elif path in {"description", "enabled"}:
+            changes[path] = getattr(message, path)
+        else:
+            changes[path] = getattr(capabilities, path.split(".", 1)[1])
+    return changes
+
+
+def _factory_from_proto(message: agent_pb2.AgentFactory) -> FactoryRef:
+    return FactoryRef(module=message.module, function=message.function, kwargs=_kwargs_from_struct(message.kwargs))
+
+
+def _capabilities_from_proto(message: agent_pb2.AgentCapabilities) -> Capabilities:
+    return Capabilities(
+        **{name: tuple(getattr(message, name)) for name in CAPABILITY_LISTS}, priority=message.priority
+    )
+
+
+def _kwargs_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Struct numbers are doubles; whole ones become int so factories get the types they expect."""
+    return _whole_numbers_as_int(json_format.MessageToDict(struct))
+
+
+def _whole_numbers_as_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(item) for item in value]
+    return value
+

@@ -1,0 +1,97 @@
+"""One interceptor for every RPC: logs method, code and latency, and turns errors into clean statuses."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from registry_server.api.errors import status_for
+from registry_server.domain.errors import RegistryError
+
+log = logging.getLogger("registry_server.rpc")
+
+UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
+StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
+
+
+class RpcInterceptor(aio.ServerInterceptor):
+    """Logs one line per RPC and maps domain errors; an unexpected error is logged, never sent as a trace."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _server_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+def _unary(method: str, behavior: UnaryBehavior) -> UnaryBehavior:
+    async def logged(request: Any, context: aio.ServicerContext) -> Any:
+        started = time.perf_counter()
+        try:
+            return await behavior(request, context)
+        except BaseException as exc:
+            await _fail(method, exc, context)
+            raise
+        finally:
+            _log_rpc(method, context, started)
+
+    return logged
+
+
+def _server_stream(method: str, behavior: StreamBehavior) -> StreamBehavior:
+    async def logged(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+        started = time.perf_counter()
+        try:
+            async for response in behavior(request, context):
+                yield response
+        except BaseException as exc:
+            await _fail(method, exc, context)
+            raise
+        finally:
+            _log_rpc(method, context, started)
+
+    return logged
+
+
+async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -> None:
+    """Aborts the RPC with the status for `exc`; lets cancellation and earlier aborts pass through."""
+    if isinstance(exc, RegistryError):
+        await context.abort_with_status(status_for(exc))
+    if isinstance(exc, Exception) and not isinstance(exc, aio.AbortError):
+        reference = uuid.uuid4().hex[:12]
+        log.exception("%s failed unexpectedly (reference %s)", method, reference)
+        await context.abort(
+            grpc.StatusCode.INTERNAL, f"internal error (reference {reference}); the server log has the details"
+        )
+
+
+def _log_rpc(method: str, context: aio.ServicerContext, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    code = context.code()
+    name = code.name if isinstance(code, grpc.StatusCode) else "OK" if code in (None, 0) else str(code)
+    if context.cancelled() and code is None:
+        name = "CANCELLED"
+    log.info("rpc %s code=%s ms=%.2f", method, name, elapsed_ms)

@@ -1,0 +1,99 @@
+"""RegistryService: translates each RPC to an AgentRegistry call."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from grpc import aio
+
+from agentregistry.v1 import registry_service_pb2 as pb
+from agentregistry.v1 import registry_service_pb2_grpc
+from registry_server.api.errors import invalid_argument
+from registry_server.api.agent_messages import (
+    agent_to_proto,
+    changes_from_proto,
+    spec_from_proto,
+    state_from_proto,
+)
+from registry_server.domain.paging import encode_page_token, parse_page_request
+from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
+from registry_server.registry.validation import validate_name
+
+MAX_BATCH = 1000
+
+
+class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
+    """The RegistryService over one AgentRegistry."""
+
+    def __init__(self, registry: AgentRegistry) -> None:
+        self._registry = registry
+
+    async def ListAgents(self, request: pb.ListAgentsRequest, context: aio.ServicerContext) -> pb.ListAgentsResponse:
+        agent_filter = AgentFilter(
+            tag=request.tag,
+            domain=request.domain,
+            enabled=request.enabled if request.HasField("enabled") else None,
+            state=state_from_proto(request.state),
+        )
+        filters = {"tag": agent_filter.tag, "domain": agent_filter.domain.casefold(),
+                   "enabled": agent_filter.enabled, "state": request.state}
+        page = self._registry.list_agents(
+            agent_filter, parse_page_request(request.page_size, request.page_token, filters)
+        )
+        return pb.ListAgentsResponse(
+            agents=[agent_to_proto(agent) for agent in page.agents],
+            next_page_token=encode_page_token(page.next_cursor, filters) if page.next_cursor else "",
+            total_size=page.total_size,
+        )
+
+    async def GetAgent(self, request: pb.GetAgentRequest, context: aio.ServicerContext) -> pb.GetAgentResponse:
+        return pb.GetAgentResponse(agent=agent_to_proto(self._registry.get(request.name)))
+
+    async def RegisterAgent(
+        self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
+    ) -> pb.RegisterAgentResponse:
+        agent = await self._registry.register(spec_from_proto(request.agent, "agent"))
+        return pb.RegisterAgentResponse(agent=agent_to_proto(agent))
+
+    async def BatchRegisterAgents(
+        self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
+    ) -> pb.BatchRegisterAgentsResponse:
+        if len(request.agents) > MAX_BATCH:
+            raise invalid_argument("agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch")
+        specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
+        agents = await self._registry.register_many(specs)
+        return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
+
+    async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: aio.ServicerContext) -> pb.UpdateAgentResponse:
+        validate_name(request.agent.name, "agent.name")
+        changes = changes_from_proto(request.agent, list(request.update_mask.paths))
+        agent = await self._registry.update(request.agent.name, changes, request.agent.etag)
+        return pb.UpdateAgentResponse(agent=agent_to_proto(agent))
+
+    async def SetAgentEnabled(
+        self, request: pb.SetAgentEnabledRequest, context: aio.ServicerContext
+    ) -> pb.SetAgentEnabledResponse:
+        agent = await self._registry.set_enabled(request.name, request.enabled, request.etag)
+        return pb.SetAgentEnabledResponse(agent=agent_to_proto(agent))
+
+    async def DeleteAgent(self, request: pb.DeleteAgentRequest, context: aio.ServicerContext) -> pb.DeleteAgentResponse:
+        await self._registry.delete(request.name, request.etag)
+        return pb.DeleteAgentResponse()
+
+    async def ReloadAgent(self, request: pb.ReloadAgentRequest, context: aio.ServicerContext) -> pb.ReloadAgentResponse:
+        return pb.ReloadAgentResponse(agent=agent_to_proto(await self._registry.reload(request.name)))
+
+    async def ExportRegistry(
+        self, request: pb.ExportRegistryRequest, context: aio.ServicerContext
+    ) -> pb.ExportRegistryResponse:
+        document = self._registry.export_document()
+        if request.format == pb.EXPORT_FORMAT_YAML:
+            content = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+            content_type = "application/yaml"
+        else:
+            content = json.dumps(document, indent=2, ensure_ascii=False)
+            content_type = "application/json"
+        return pb.ExportRegistryResponse(
+            content=content, content_type=content_type, agent_count=len(document["agents"])
+        )

@@ -1,0 +1,84 @@
+"""Server configuration from command-line flags and AGENT_REGISTRY_* environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "AGENT_REGISTRY_"
+DEFAULTS_FILE_NAME = "default_registry.yaml"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the server needs to start."""
+
+    host: str = "127.0.0.1"
+    port: int = 8003
+    data_dir: Path = Path("data")
+    defaults_file: Path | None = None
+    log_level: str = "INFO"
+    shutdown_grace_s: float = 5.0
+
+    @property
+    def resolved_defaults_file(self) -> Path:
+        """The defaults file: as configured, else `<data-dir>/default_registry.yaml`."""
+        return self.defaults_file or self.data_dir / DEFAULTS_FILE_NAME
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    def env(name: str, default: str | None) -> str | None:
+        return environ.get(ENV_PREFIX + name, default)
+
+    parser = argparse.ArgumentParser(
+        prog="python -m registry_server",
+        description="Agent Registry gRPC server. Every flag can also be set as AGENT_REGISTRY_<FLAG>.",
+    )
+    parser.add_argument("--host", default=env("HOST", "127.0.0.1"), help="address to listen on (AGENT_REGISTRY_HOST)")
+    parser.add_argument(
+        "--port", type=int, default=int(env("PORT", "8003") or 8003), help="port; 0 picks a free one (AGENT_REGISTRY_PORT)"
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(env("DATA_DIR", "data") or "data"),
+        help="directory of registry_config.json and sessions.db (AGENT_REGISTRY_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--defaults-file", type=Path, default=env("DEFAULTS_FILE", None),
+        help="agents to start with when there is no registry file; default <data-dir>/default_registry.yaml "
+        "(AGENT_REGISTRY_DEFAULTS_FILE)",
+    )
+    parser.add_argument(
+        "--log-level", default=env("LOG_LEVEL", "INFO"), type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (AGENT_REGISTRY_LOG_LEVEL)",
+    )
+    parser.add_argument(
+        "--shutdown-grace", type=float, default=float(env("SHUTDOWN_GRACE", "5") or 5),
+        help="seconds in-flight RPCs get to finish on SIGTERM (AGENT_REGISTRY_SHUTDOWN_GRACE)",
+    )
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> ServerConfig:
+    """Builds the configuration; flags win over environment variables, which win over defaults."""
+    args = _parser(environ).parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        raise SystemExit(f"--port must be 0-65535, got {args.port}")
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        defaults_file=Path(args.defaults_file) if args.defaults_file else None,
+        log_level=args.log_level,
+        shutdown_grace_s=args.shutdown_grace,
+    )
+
+
+def configure_logging(level: str) -> None:
+    """One line per event on stderr: time, level, logger, message."""
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,1 @@
+"""Demo agents that answer from small local data, so the service answers real questions offline."""

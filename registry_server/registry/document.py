@@ -1,0 +1,160 @@
+"""The registry document: `{"version": "1.0.0", "agents": {"<name>": {...}}}`, its records and etags."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from registry_server.domain.agent import AgentSpec, Capabilities, FactoryRef
+from registry_server.domain.errors import ValidationError
+from registry_server.registry.validation import CAPABILITY_LISTS, normalise_spec
+
+FORMAT_VERSION = "1.0.0"
+
+
+class DocumentError(ValueError):
+    """A registry document that cannot be read: wrong shape, wrong types or invalid agents."""
+
+
+def spec_to_record(spec: AgentSpec) -> dict[str, Any]:
+    """The JSON-ready record of one agent, as stored under its name."""
+    capabilities = spec.capabilities
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "factory": {
+            "module": spec.factory.module,
+            "function": spec.factory.function,
+            "kwargs": dict(spec.factory.kwargs),
+        },
+        "capabilities": {
+            **{list_name: list(getattr(capabilities, list_name)) for list_name in CAPABILITY_LISTS},
+            "priority": capabilities.priority,
+        },
+        "tags": list(spec.tags),
+        "enabled": spec.enabled,
+        "create_time": _format_time(spec.create_time),
+        "update_time": _format_time(spec.update_time),
+    }
+
+
+def encode_record(spec: AgentSpec) -> str:
+    """The record as one line of canonical JSON: the unit of the file and the input of the etag."""
+    return json.dumps(spec_to_record(spec), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def etag_of(encoded_record: str) -> str:
+    """A short content hash of an encoded record."""
+    return hashlib.sha256(encoded_record.encode()).hexdigest()[:20]
+
+
+def render_file(encoded_records: Mapping[str, str]) -> bytes:
+    """The registry file: valid JSON with one agent per line, in name order, so diffs stay readable."""
+    lines = [f"  {json.dumps(name)}: {encoded_records[name]}" for name in sorted(encoded_records)]
+    body = ",\n".join(lines)
+    agents = "{\n" + body + "\n }" if lines else "{}"
+    return f'{{"version": {json.dumps(FORMAT_VERSION)},\n "agents": {agents}\n}}\n'.encode()
+
+
+def build_document(specs: Iterable[AgentSpec]) -> dict[str, Any]:
+    """The registry document as a dict, for export."""
+    return {
+        "version": FORMAT_VERSION,
+        "agents": {spec.name: spec_to_record(spec) for spec in sorted(specs, key=lambda s: s.name)},
+    }
+
+
+def parse_document(document: object) -> list[AgentSpec]:
+    """Reads the agents of a decoded document; raises DocumentError when anything is malformed."""
+    if not isinstance(document, dict):
+        raise DocumentError("the document is not a mapping")
+    agents = document.get("agents")
+    if agents is None:
+        agents = {}
+    if not isinstance(agents, dict):
+        raise DocumentError("'agents' is not a mapping of name to agent")
+    specs = []
+    for name, record in agents.items():
+        if not isinstance(record, dict):
+            raise DocumentError(f"agent {name!r} is not a mapping")
+        try:
+            specs.append(normalise_spec(_spec_from_record(str(name), record), prefix=f"agents.{name}"))
+        except ValidationError as exc:
+            raise DocumentError(str(exc)) from exc
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise DocumentError(f"agent {name!r} is malformed: {exc}") from exc
+    return specs
+
+
+def _spec_from_record(name: str, record: dict[str, Any]) -> AgentSpec:
+    if "name" in record and record["name"] != name:
+        raise DocumentError(f"agent stored under {name!r} is named {record['name']!r}")
+    factory = record.get("factory")
+    if factory is None:  # the original design stored the factory as flat fields
+        factory = {
+            "module": record.get("factory_module", ""),
+            "function": record.get("factory_function", ""),
+            "kwargs": record.get("factory_kwargs") or {},
+        }
+    capabilities = record.get("capabilities") or {}
+    return AgentSpec(
+        name=name,
+        description=_text(record.get("description", ""), "description"),
+        factory=FactoryRef(
+            module=_text(factory.get("module", ""), "factory.module"),
+            function=_text(factory.get("function", ""), "factory.function"),
+            kwargs=dict(factory.get("kwargs") or {}),
+        ),
+        capabilities=Capabilities(
+            **{key: _terms(capabilities.get(key), f"capabilities.{key}") for key in CAPABILITY_LISTS},
+            priority=_integer(capabilities.get("priority", 0), "capabilities.priority"),
+        ),
+        tags=_terms(record.get("tags"), "tags"),
+        enabled=_boolean(record.get("enabled", True), "enabled"),
+        create_time=_parse_time(record.get("create_time")),
+        update_time=_parse_time(record.get("update_time")),
+    )
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise DocumentError(f"{field} must be a string")
+    return value
+
+
+def _terms(value: object, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DocumentError(f"{field} must be a list of strings")
+    return tuple(value)
+
+
+def _integer(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DocumentError(f"{field} must be an integer")
+    return value
+
+
+def _boolean(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise DocumentError(f"{field} must be true or false")
+    return value
+
+
+def _format_time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _parse_time(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # YAML reads unquoted timestamps as datetimes
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        raise DocumentError("times must be ISO 8601 strings")
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

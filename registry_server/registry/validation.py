@@ -1,0 +1,130 @@
+"""Checks an agent spec against the registry's limits and reports every bad field at once."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from registry_server.domain.agent import AgentSpec, Capabilities
+from registry_server.domain.errors import FieldViolation, ValidationError
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
+MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_DESCRIPTION_CHARS = 2000
+MAX_TERMS = 64
+MAX_TERM_CHARS = 64
+MAX_TAGS = 32
+MAX_MODULE_CHARS = 256
+MAX_KWARGS_BYTES = 16 * 1024
+MAX_PRIORITY = 1000
+CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords")
+
+
+def validate_name(name: str, field: str = "name") -> None:
+    """Raises ValidationError unless `name` is a valid agent name."""
+    if not NAME_PATTERN.match(name):
+        raise ValidationError.single(field, _name_problem(name))
+
+
+def _name_problem(name: str) -> str:
+    return (
+        f"{name!r} is not a valid agent name: use 2-63 characters of lower-case letters, digits and "
+        "underscores, starting with a letter (pattern ^[a-z][a-z0-9_]{1,62}$)"
+    )
+
+
+def normalise_spec(spec: AgentSpec, prefix: str = "agent") -> AgentSpec:
+    """Returns the spec with terms and tags stripped and de-duplicated; raises ValidationError if invalid."""
+    violations: list[FieldViolation] = []
+    if not NAME_PATTERN.match(spec.name):
+        violations.append(FieldViolation(f"{prefix}.name", _name_problem(spec.name)))
+    if len(spec.description) > MAX_DESCRIPTION_CHARS:
+        violations.append(
+            FieldViolation(
+                f"{prefix}.description",
+                f"is {len(spec.description)} characters; at most {MAX_DESCRIPTION_CHARS} are allowed",
+            )
+        )
+    violations += _factory_violations(spec, prefix)
+    capabilities, capability_violations = _normalise_capabilities(spec.capabilities, f"{prefix}.capabilities")
+    violations += capability_violations
+    tags, tag_violations = _normalise_tags(spec.tags, f"{prefix}.tags")
+    violations += tag_violations
+    if violations:
+        raise ValidationError(violations)
+    return replace(spec, capabilities=capabilities, tags=tags)
+
+
+def _factory_violations(spec: AgentSpec, prefix: str) -> list[FieldViolation]:
+    factory = spec.factory
+    violations = []
+    if not factory.module:
+        violations.append(FieldViolation(f"{prefix}.factory.module", "is required, e.g. 'my_package.agents'"))
+    elif len(factory.module) > MAX_MODULE_CHARS or not MODULE_PATTERN.match(factory.module):
+        violations.append(
+            FieldViolation(f"{prefix}.factory.module", f"{factory.module!r} is not a dotted Python module path")
+        )
+    if not factory.function:
+        violations.append(FieldViolation(f"{prefix}.factory.function", "is required, e.g. 'create_agent'"))
+    elif not IDENTIFIER_PATTERN.match(factory.function):
+        violations.append(
+            FieldViolation(f"{prefix}.factory.function", f"{factory.function!r} is not a Python identifier")
+        )
+    bad_keys = [key for key in factory.kwargs if not IDENTIFIER_PATTERN.match(key)]
+    if bad_keys:
+        violations.append(
+            FieldViolation(f"{prefix}.factory.kwargs", f"keys {bad_keys!r} are not Python identifiers")
+        )
+    size = len(json.dumps(factory.kwargs, default=str))
+    if size > MAX_KWARGS_BYTES:
+        violations.append(
+            FieldViolation(
+                f"{prefix}.factory.kwargs", f"is {size} bytes as JSON; at most {MAX_KWARGS_BYTES} are allowed"
+            )
+        )
+    return violations
+
+
+def _normalise_terms(terms: tuple[str, ...], field: str) -> tuple[tuple[str, ...], list[FieldViolation]]:
+    violations = []
+    if len(terms) > MAX_TERMS:
+        violations.append(FieldViolation(field, f"has {len(terms)} terms; at most {MAX_TERMS} are allowed"))
+    cleaned: dict[str, None] = {}
+    for index, term in enumerate(terms):
+        stripped = " ".join(term.split())
+        if not stripped or len(stripped) > MAX_TERM_CHARS:
+            violations.append(
+                FieldViolation(f"{field}[{index}]", f"must be 1-{MAX_TERM_CHARS} characters, got {len(stripped)}")
+            )
+        cleaned.setdefault(stripped, None)
+    return tuple(cleaned), violations
+
+
+def _normalise_capabilities(
+    capabilities: Capabilities, prefix: str
+) -> tuple[Capabilities, list[FieldViolation]]:
+    violations: list[FieldViolation] = []
+    lists: dict[str, tuple[str, ...]] = {}
+    for list_name in CAPABILITY_LISTS:
+        lists[list_name], found = _normalise_terms(getattr(capabilities, list_name), f"{prefix}.{list_name}")
+        violations += found
+    if not 0 <= capabilities.priority <= MAX_PRIORITY:
+        violations.append(
+            FieldViolation(f"{prefix}.priority", f"is {capabilities.priority}; it must be 0 to {MAX_PRIORITY}")
+        )
+    return Capabilities(priority=capabilities.priority, **lists), violations
+
+
+def _normalise_tags(tags: tuple[str, ...], field: str) -> tuple[tuple[str, ...], list[FieldViolation]]:
+    violations = []
+    if len(tags) > MAX_TAGS:
+        violations.append(FieldViolation(field, f"has {len(tags)} tags; at most {MAX_TAGS} are allowed"))
+    for index, tag in enumerate(tags):
+        if not TAG_PATTERN.match(tag):
+            violations.append(
+                FieldViolation(f"{field}[{index}]", f"{tag!r} must be 1-64 characters of [A-Za-z0-9_.:-]")
+            )
+    return tuple(dict.fromkeys(tags)), violations
