@@ -37,25 +37,39 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         prog="python -m registry_server",
         description="Agent Registry gRPC server. Every flag can also be set as AGENT_REGISTRY_<FLAG>.",
     )
-    parser.add_argument("--host", default=env("HOST", "127.0.0.1"), help="address to listen on (AGENT_REGISTRY_HOST)")
     parser.add_argument(
-        "--port", type=int, default=int(env("PORT", "8003") or 8003), help="port; 0 picks a free one (AGENT_REGISTRY_PORT)"
+        "--host", default=env("HOST", "127.0.0.1"), help="address to listen on (AGENT_REGISTRY_HOST)"
     )
     parser.add_argument(
-        "--data-dir", type=Path, default=Path(env("DATA_DIR", "data") or "data"),
+        "--port",
+        type=int,
+        default=int(env("PORT", "8003") or 8003),
+        help="port; 0 picks a free one (AGENT_REGISTRY_PORT)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(env("DATA_DIR", "data") or "data"),
         help="directory of registry_config.json and sessions.db (AGENT_REGISTRY_DATA_DIR)",
     )
     parser.add_argument(
-        "--defaults-file", type=Path, default=env("DEFAULTS_FILE", None),
+        "--defaults-file",
+        type=Path,
+        default=env("DEFAULTS_FILE", None),
         help="agents to start with when there is no registry file; default <data-dir>/default_registry.yaml "
         "(AGENT_REGISTRY_DEFAULTS_FILE)",
     )
     parser.add_argument(
-        "--log-level", default=env("LOG_LEVEL", "INFO"), type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="logging level (AGENT_REGISTRY_LOG_LEVEL)",
+        "--log-level",
+        default=env("LOG_LEVEL", "INFO"),
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (AGENT_REGISTRY_LOG_LEVEL)",
     )
     parser.add_argument(
-        "--shutdown-grace", type=float, default=float(env("SHUTDOWN_GRACE", "5") or 5),
+        "--shutdown-grace",
+        type=float,
+        default=float(env("SHUTDOWN_GRACE", "5") or 5),
         help="seconds in-flight RPCs get to finish on SIGTERM (AGENT_REGISTRY_SHUTDOWN_GRACE)",
     )
     return parser

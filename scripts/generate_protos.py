@@ -35,10 +35,9 @@ def generate(out_dir: Path) -> None:
     ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed; see the messages above")
-    for package_dir in {out_dir / Path(f).parent for f in files}:
-        while package_dir != out_dir:
-            (package_dir / "__init__.py").write_text(PACKAGE_DOC)
-            package_dir = package_dir.parent
+    for proto in files:
+        for package_dir in Path(proto).parents[:-1]:
+            (out_dir / package_dir / "__init__.py").write_text(PACKAGE_DOC)
 
 
 def main() -> None:

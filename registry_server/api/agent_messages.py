@@ -60,7 +60,11 @@ def spec_from_proto(message: agent_pb2.Agent, field: str) -> AgentSpec:
     """The spec of an Agent message to register; output-only fields are ignored."""
     if not message.HasField("factory"):
         raise ValidationError(
-            [FieldViolation(f"{field}.factory", "is required: give the module and function that build the agent")]
+            [
+                FieldViolation(
+                    f"{field}.factory", "is required: give the module and function that build the agent"
+                )
+            ]
         )
     return AgentSpec(
         name=message.name,
@@ -99,7 +103,9 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
 
 
 def _factory_from_proto(message: agent_pb2.AgentFactory) -> FactoryRef:
-    return FactoryRef(module=message.module, function=message.function, kwargs=_kwargs_from_struct(message.kwargs))
+    return FactoryRef(
+        module=message.module, function=message.function, kwargs=_kwargs_from_struct(message.kwargs)
+    )
 
 
 def _capabilities_from_proto(message: agent_pb2.AgentCapabilities) -> Capabilities:
@@ -121,4 +127,3 @@ def _whole_numbers_as_int(value: Any) -> Any:
     if isinstance(value, list):
         return [_whole_numbers_as_int(item) for item in value]
     return value
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
@@ -62,6 +63,9 @@ def _unary(method: str, behavior: UnaryBehavior) -> UnaryBehavior:
 
 
 def _server_stream(method: str, behavior: StreamBehavior) -> StreamBehavior:
+    if not inspect.isasyncgenfunction(behavior):  # a handler that streams with context.write()
+        return _unary(method, behavior)  # type: ignore[arg-type, return-value]
+
     async def logged(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         started = time.perf_counter()
         try:
@@ -84,7 +88,8 @@ async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -
         reference = uuid.uuid4().hex[:12]
         log.exception("%s failed unexpectedly (reference %s)", method, reference)
         await context.abort(
-            grpc.StatusCode.INTERNAL, f"internal error (reference {reference}); the server log has the details"
+            grpc.StatusCode.INTERNAL,
+            f"internal error (reference {reference}); the server log has the details",
         )
 
 

@@ -9,13 +9,13 @@ from grpc import aio
 
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc
-from registry_server.api.errors import invalid_argument
 from registry_server.api.agent_messages import (
     agent_to_proto,
     changes_from_proto,
     spec_from_proto,
     state_from_proto,
 )
+from registry_server.api.errors import invalid_argument
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
 from registry_server.registry.validation import validate_name
@@ -29,15 +29,21 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     def __init__(self, registry: AgentRegistry) -> None:
         self._registry = registry
 
-    async def ListAgents(self, request: pb.ListAgentsRequest, context: aio.ServicerContext) -> pb.ListAgentsResponse:
+    async def ListAgents(
+        self, request: pb.ListAgentsRequest, context: aio.ServicerContext
+    ) -> pb.ListAgentsResponse:
         agent_filter = AgentFilter(
             tag=request.tag,
             domain=request.domain,
             enabled=request.enabled if request.HasField("enabled") else None,
             state=state_from_proto(request.state),
         )
-        filters = {"tag": agent_filter.tag, "domain": agent_filter.domain.casefold(),
-                   "enabled": agent_filter.enabled, "state": request.state}
+        filters = {
+            "tag": agent_filter.tag,
+            "domain": agent_filter.domain.casefold(),
+            "enabled": agent_filter.enabled,
+            "state": request.state,
+        }
         page = self._registry.list_agents(
             agent_filter, parse_page_request(request.page_size, request.page_token, filters)
         )
@@ -47,7 +53,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             total_size=page.total_size,
         )
 
-    async def GetAgent(self, request: pb.GetAgentRequest, context: aio.ServicerContext) -> pb.GetAgentResponse:
+    async def GetAgent(
+        self, request: pb.GetAgentRequest, context: aio.ServicerContext
+    ) -> pb.GetAgentResponse:
         return pb.GetAgentResponse(agent=agent_to_proto(self._registry.get(request.name)))
 
     async def RegisterAgent(
@@ -60,12 +68,16 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
     ) -> pb.BatchRegisterAgentsResponse:
         if len(request.agents) > MAX_BATCH:
-            raise invalid_argument("agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch")
+            raise invalid_argument(
+                "agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch"
+            )
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
         agents = await self._registry.register_many(specs)
         return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
 
-    async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: aio.ServicerContext) -> pb.UpdateAgentResponse:
+    async def UpdateAgent(
+        self, request: pb.UpdateAgentRequest, context: aio.ServicerContext
+    ) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
         agent = await self._registry.update(request.agent.name, changes, request.agent.etag)
@@ -77,11 +89,15 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         agent = await self._registry.set_enabled(request.name, request.enabled, request.etag)
         return pb.SetAgentEnabledResponse(agent=agent_to_proto(agent))
 
-    async def DeleteAgent(self, request: pb.DeleteAgentRequest, context: aio.ServicerContext) -> pb.DeleteAgentResponse:
+    async def DeleteAgent(
+        self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
+    ) -> pb.DeleteAgentResponse:
         await self._registry.delete(request.name, request.etag)
         return pb.DeleteAgentResponse()
 
-    async def ReloadAgent(self, request: pb.ReloadAgentRequest, context: aio.ServicerContext) -> pb.ReloadAgentResponse:
+    async def ReloadAgent(
+        self, request: pb.ReloadAgentRequest, context: aio.ServicerContext
+    ) -> pb.ReloadAgentResponse:
         return pb.ReloadAgentResponse(agent=agent_to_proto(await self._registry.reload(request.name)))
 
     async def ExportRegistry(

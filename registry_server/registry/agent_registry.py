@@ -86,7 +86,9 @@ class AgentRegistry:
         agents: dict[str, RegisteredAgent] = {}
         records: dict[str, str] = {}
         for stored in result.specs:
-            spec = replace(stored, create_time=stored.create_time or now, update_time=stored.update_time or now)
+            spec = replace(
+                stored, create_time=stored.create_time or now, update_time=stored.update_time or now
+            )
             records[spec.name] = encode_record(spec)
             agents[spec.name] = await self._built(spec, etag_of(records[spec.name]))
         if result.source is not LoadSource.PRIMARY:
@@ -149,7 +151,9 @@ class AgentRegistry:
             for spec, instance in zip(specs, instances, strict=True):
                 stored = replace(spec, create_time=now, update_time=now)
                 records[stored.name] = encode_record(stored)
-                agent = RegisteredAgent(stored, etag_of(records[stored.name]), AgentState.AVAILABLE, "", instance)
+                agent = RegisteredAgent(
+                    stored, etag_of(records[stored.name]), AgentState.AVAILABLE, "", instance
+                )
                 agents[stored.name] = agent
                 created.append(agent)
             await self._commit(agents, records)
@@ -161,11 +165,15 @@ class AgentRegistry:
         if not specs:
             raise ValidationError.single(prefix, "must hold at least one agent")
         single = len(specs) == 1 and prefix == "agent"
-        checked = [normalise_spec(spec, prefix if single else f"{prefix}[{i}]") for i, spec in enumerate(specs)]
+        checked = [
+            normalise_spec(spec, prefix if single else f"{prefix}[{i}]") for i, spec in enumerate(specs)
+        ]
         seen: set[str] = set()
         for index, spec in enumerate(checked):
             if spec.name in seen:
-                raise ValidationError.single(f"{prefix}[{index}].name", f"{spec.name!r} appears twice in the request")
+                raise ValidationError.single(
+                    f"{prefix}[{index}].name", f"{spec.name!r} appears twice in the request"
+                )
             seen.add(spec.name)
         self._refuse_existing(checked)
         return checked
@@ -179,7 +187,7 @@ class AgentRegistry:
                 )
 
     async def update(self, name: str, changes: Mapping[str, Any], etag: str = "") -> RegisteredAgent:
-        """Replaces the fields named in `changes` (keys from UPDATABLE_FIELDS); a new factory is built first."""
+        """Replaces the fields in `changes` (keys of UPDATABLE_FIELDS); a new factory is built first."""
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
         if not changes or unknown:
             raise ValidationError.single(

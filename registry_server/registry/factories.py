@@ -20,7 +20,9 @@ async def build_agent(factory: FactoryRef, *, reimport: bool = False) -> object:
     try:
         module = _import(factory.module, reimport=reimport)
     except Exception as exc:
-        raise FactoryError(factory.module, factory.function, f"cannot import the module: {_describe(exc)}") from exc
+        raise FactoryError(
+            factory.module, factory.function, f"cannot import the module: {_describe(exc)}"
+        ) from exc
     function = getattr(module, factory.function, None)
     if function is None or not callable(function):
         raise FactoryError(

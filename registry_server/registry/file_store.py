@@ -108,8 +108,12 @@ class FileStore:
         try:
             specs = parse_document(yaml.safe_load(self.defaults_file.read_text(encoding="utf-8")))
         except (yaml.YAMLError, DocumentError, UnicodeDecodeError) as exc:
-            raise DefaultsFileError(f"the defaults file {self.defaults_file} is invalid: {_short(exc)}") from exc
-        log.warning("created the registry from the defaults file %s (%d agents)", self.defaults_file, len(specs))
+            raise DefaultsFileError(
+                f"the defaults file {self.defaults_file} is invalid: {_short(exc)}"
+            ) from exc
+        log.warning(
+            "created the registry from the defaults file %s (%d agents)", self.defaults_file, len(specs)
+        )
         return specs
 
 

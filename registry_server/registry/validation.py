@@ -65,7 +65,9 @@ def _factory_violations(spec: AgentSpec, prefix: str) -> list[FieldViolation]:
         violations.append(FieldViolation(f"{prefix}.factory.module", "is required, e.g. 'my_package.agents'"))
     elif len(factory.module) > MAX_MODULE_CHARS or not MODULE_PATTERN.match(factory.module):
         violations.append(
-            FieldViolation(f"{prefix}.factory.module", f"{factory.module!r} is not a dotted Python module path")
+            FieldViolation(
+                f"{prefix}.factory.module", f"{factory.module!r} is not a dotted Python module path"
+            )
         )
     if not factory.function:
         violations.append(FieldViolation(f"{prefix}.factory.function", "is required, e.g. 'create_agent'"))
@@ -97,7 +99,9 @@ def _normalise_terms(terms: tuple[str, ...], field: str) -> tuple[tuple[str, ...
         stripped = " ".join(term.split())
         if not stripped or len(stripped) > MAX_TERM_CHARS:
             violations.append(
-                FieldViolation(f"{field}[{index}]", f"must be 1-{MAX_TERM_CHARS} characters, got {len(stripped)}")
+                FieldViolation(
+                    f"{field}[{index}]", f"must be 1-{MAX_TERM_CHARS} characters, got {len(stripped)}"
+                )
             )
         cleaned.setdefault(stripped, None)
     return tuple(cleaned), violations
@@ -113,7 +117,9 @@ def _normalise_capabilities(
         violations += found
     if not 0 <= capabilities.priority <= MAX_PRIORITY:
         violations.append(
-            FieldViolation(f"{prefix}.priority", f"is {capabilities.priority}; it must be 0 to {MAX_PRIORITY}")
+            FieldViolation(
+                f"{prefix}.priority", f"is {capabilities.priority}; it must be 0 to {MAX_PRIORITY}"
+            )
         )
     return Capabilities(priority=capabilities.priority, **lists), violations
 

@@ -1,0 +1,42 @@
+# Every target builds what it needs: a fresh clone needs only Python 3.11+, make, git and npm.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BUF_VERSION := 1.75.0
+BUF := .tools/node_modules/.bin/buf
+ARGS ?=
+
+.PHONY: install run test lint protos check-protos docker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+install: $(STAMP) ## create .venv with the service, the client and the dev tools
+
+run: $(STAMP) ## start the server on 127.0.0.1:8003 with ./data and the demo agents (ARGS="--port 9000")
+	$(BIN)/python -m registry_server $(ARGS)
+
+protos: $(STAMP) ## regenerate generated/ from protos/
+	$(BIN)/python scripts/generate_protos.py
+
+lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BUF) lint
+
+test: lint ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
+	$(BIN)/pytest
+
+docker: ## build the container image
+	docker build -t agent-registry .
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,120 @@
+"""Plain-Python views of the registry's messages, returned by the client."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf import json_format
+
+from agentregistry.v1 import agent_pb2
+
+CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords")
+
+
+class AgentState(enum.Enum):
+    """Whether the server could build the agent from its factory."""
+
+    UNSPECIFIED = agent_pb2.AGENT_STATE_UNSPECIFIED
+    AVAILABLE = agent_pb2.AGENT_STATE_AVAILABLE
+    UNAVAILABLE = agent_pb2.AGENT_STATE_UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class Factory:
+    """The callable that builds an agent: `module.function(**kwargs)`."""
+
+    module: str
+    function: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_proto(self) -> agent_pb2.AgentFactory:
+        """The AgentFactory message."""
+        message = agent_pb2.AgentFactory(module=self.module, function=self.function)
+        if self.kwargs:
+            message.kwargs.update(self.kwargs)
+        return message
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The terms an agent answers to, and its tie-breaking priority."""
+
+    domains: tuple[str, ...] = ()
+    operations: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    priority: int = 0
+
+    def to_proto(self) -> agent_pb2.AgentCapabilities:
+        """The AgentCapabilities message."""
+        lists = {name: list(getattr(self, name)) for name in CAPABILITY_LISTS}
+        return agent_pb2.AgentCapabilities(**lists, priority=self.priority)
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An agent: what to register, and what the server returns (with state, etag and times)."""
+
+    name: str
+    factory: Factory
+    description: str = ""
+    capabilities: Capabilities = Capabilities()
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    state: AgentState = AgentState.UNSPECIFIED
+    state_message: str = ""
+    etag: str = ""
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+
+    def to_proto(self) -> agent_pb2.Agent:
+        """The Agent message to send; output-only fields are left out."""
+        return agent_pb2.Agent(
+            name=self.name,
+            description=self.description,
+            factory=self.factory.to_proto(),
+            capabilities=self.capabilities.to_proto(),
+            tags=list(self.tags),
+            enabled=self.enabled,
+            etag=self.etag,
+        )
+
+    @classmethod
+    def from_proto(cls, message: agent_pb2.Agent) -> Agent:
+        """The Agent of a message the server returned."""
+        return cls(
+            name=message.name,
+            description=message.description,
+            factory=Factory(
+                module=message.factory.module,
+                function=message.factory.function,
+                kwargs=json_format.MessageToDict(message.factory.kwargs),
+            ),
+            capabilities=Capabilities(
+                **{name: tuple(getattr(message.capabilities, name)) for name in CAPABILITY_LISTS},
+                priority=message.capabilities.priority,
+            ),
+            tags=tuple(message.tags),
+            enabled=message.enabled,
+            state=AgentState(message.state),
+            state_message=message.state_message,
+            etag=message.etag,
+            create_time=message.create_time.ToDatetime(tzinfo=UTC)
+            if message.HasField("create_time")
+            else None,
+            update_time=message.update_time.ToDatetime(tzinfo=UTC)
+            if message.HasField("update_time")
+            else None,
+        )
+
+
+@dataclass(frozen=True)
+class AgentPage:
+    """One page of ListAgents."""
+
+    agents: list[Agent]
+    next_page_token: str
+    total_size: int

@@ -1,0 +1,23 @@
+"""The README's client example runs as written against a real server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from agent_registry_client import RegistryClient
+from registry_server.server import RegistryServer
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+async def test_readme_client_example_runs(server: RegistryServer, client: RegistryClient) -> None:
+    block = re.search(r"```python\n(import asyncio\n.*?)```", README.read_text(), re.DOTALL)
+    assert block, "the README lost its client example"
+    source = block.group(1).replace("localhost:8003", f"127.0.0.1:{server.port}")
+    source = source.replace("asyncio.run(main())", "")
+    namespace: dict[str, object] = {}
+    exec(compile(source, "README.md", "exec"), namespace)
+    await namespace["main"]()  # type: ignore[operator]
+    agent = await client.get_agent("security_agent")
+    assert agent.enabled is False and agent.capabilities.priority == 15
