@@ -22,6 +22,10 @@ class ServerConfig:
     defaults_file: Path | None = None
     log_level: str = "INFO"
     shutdown_grace_s: float = 5.0
+    session_retention_days: float = 7.0
+    retention_interval_s: float = 3600.0
+    max_content_bytes: int = 256 * 1024
+    sqlite_busy_timeout_ms: int = 1000
 
     @property
     def resolved_defaults_file(self) -> Path:
@@ -72,6 +76,32 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=float(env("SHUTDOWN_GRACE", "5") or 5),
         help="seconds in-flight RPCs get to finish on SIGTERM (AGENT_REGISTRY_SHUTDOWN_GRACE)",
     )
+    parser.add_argument(
+        "--session-retention-days",
+        type=float,
+        default=float(env("SESSION_RETENTION_DAYS", "7") or 7),
+        help="completed and abandoned sessions are purged this long after their last update "
+        "(AGENT_REGISTRY_SESSION_RETENTION_DAYS)",
+    )
+    parser.add_argument(
+        "--retention-interval",
+        type=float,
+        default=float(env("RETENTION_INTERVAL", "3600") or 3600),
+        help="seconds between background purges (AGENT_REGISTRY_RETENTION_INTERVAL)",
+    )
+    parser.add_argument(
+        "--max-content-bytes",
+        type=int,
+        default=int(env("MAX_CONTENT_BYTES", str(256 * 1024)) or 0),
+        help="largest history content, query or response accepted (AGENT_REGISTRY_MAX_CONTENT_BYTES)",
+    )
+    parser.add_argument(
+        "--sqlite-busy-timeout-ms",
+        type=int,
+        default=int(env("SQLITE_BUSY_TIMEOUT_MS", "1000") or 0),
+        help="how long SQLite waits for a lock before the 100/200/400 ms retries "
+        "(AGENT_REGISTRY_SQLITE_BUSY_TIMEOUT_MS)",
+    )
     return parser
 
 
@@ -80,6 +110,10 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
     args = _parser(environ).parse_args(argv)
     if not 0 <= args.port <= 65535:
         raise SystemExit(f"--port must be 0-65535, got {args.port}")
+    if args.session_retention_days <= 0 or args.retention_interval <= 0:
+        raise SystemExit("--session-retention-days and --retention-interval must be positive")
+    if args.max_content_bytes < 1 or args.sqlite_busy_timeout_ms < 0:
+        raise SystemExit("--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative")
     return ServerConfig(
         host=args.host,
         port=args.port,
@@ -87,6 +121,10 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
         defaults_file=Path(args.defaults_file) if args.defaults_file else None,
         log_level=args.log_level,
         shutdown_grace_s=args.shutdown_grace,
+        session_retention_days=args.session_retention_days,
+        retention_interval_s=args.retention_interval,
+        max_content_bytes=args.max_content_bytes,
+        sqlite_busy_timeout_ms=args.sqlite_busy_timeout_ms,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent_registry_client import RegistryClient
+from agent_registry_client import RegistryClient, SessionClient
 from registry_server.config import ServerConfig
 from registry_server.server import RegistryServer, start_server
 
@@ -58,3 +58,9 @@ async def server(start: StartServer) -> RegistryServer:
 async def client(server: RegistryServer) -> AsyncIterator[RegistryClient]:
     async with RegistryClient(f"127.0.0.1:{server.port}") as registry_client:
         yield registry_client
+
+
+@pytest.fixture
+async def sessions(server: RegistryServer) -> AsyncIterator[SessionClient]:
+    async with SessionClient(f"127.0.0.1:{server.port}") as session_client:
+        yield session_client

@@ -219,3 +219,29 @@ async def test_container_health_probe(server: RegistryServer) -> None:
     assert not await asyncio.to_thread(check, f"127.0.0.1:{server.port}", "no.such.Service")
     await server.stop(0)
     assert not await asyncio.to_thread(check, f"127.0.0.1:{server.port}", "", 1.0)
+
+
+async def test_port_in_use_fails_with_a_clear_message(server: RegistryServer, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(RuntimeError, match=r"could not listen on 127\.0\.0\.1"):
+        await start_server_process(other, "--port", str(server.port))
+
+
+def test_session_settings_from_flags_and_environment() -> None:
+    env = {"AGENT_REGISTRY_SESSION_RETENTION_DAYS": "30", "AGENT_REGISTRY_MAX_CONTENT_BYTES": "1000"}
+    config = parse_config(["--retention-interval", "60", "--sqlite-busy-timeout-ms", "250"], env)
+    assert (config.session_retention_days, config.max_content_bytes) == (30, 1000)
+    assert (config.retention_interval_s, config.sqlite_busy_timeout_ms) == (60, 250)
+    with pytest.raises(SystemExit):
+        parse_config(["--session-retention-days", "0"], {})
+
+
+async def test_second_server_on_the_same_data_dir_is_refused(
+    server: RegistryServer, start: StartServer
+) -> None:
+    from registry_server.data_dir_lock import DataDirInUseError
+
+    with pytest.raises(DataDirInUseError, match=r"in use by another server \(pid \d+\)"):
+        await start()
+    assert (await server.sessions.create_session("alice", {})).user_id == "alice"

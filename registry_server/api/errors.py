@@ -11,6 +11,7 @@ from registry_server.domain.errors import (
     AlreadyExistsError,
     EtagMismatchError,
     FactoryError,
+    InvalidStateError,
     NotFoundError,
     RegistryError,
     StorageUnavailableError,
@@ -22,6 +23,7 @@ _CODES: dict[type[RegistryError], int] = {
     AlreadyExistsError: code_pb2.ALREADY_EXISTS,
     ValidationError: code_pb2.INVALID_ARGUMENT,
     FactoryError: code_pb2.FAILED_PRECONDITION,
+    InvalidStateError: code_pb2.FAILED_PRECONDITION,
     EtagMismatchError: code_pb2.ABORTED,
     StorageUnavailableError: code_pb2.UNAVAILABLE,
 }

@@ -55,3 +55,7 @@ class EtagMismatchError(RegistryError):
 
 class StorageUnavailableError(RegistryError):
     """The durable store could not be written or read; nothing was changed, the caller may retry."""
+
+
+class InvalidStateError(RegistryError):
+    """The resource is not in a state that allows the call, e.g. a write to a completed session."""

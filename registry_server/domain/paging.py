@@ -36,11 +36,20 @@ def encode_page_token(cursor: Any, filters: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def parse_page_request(page_size: int, page_token: str, filters: Mapping[str, Any]) -> PageRequest:
-    """Validates page_size and page_token against the filters of the call; raises ValidationError."""
+def parse_page_request(
+    page_size: int,
+    page_token: str,
+    filters: Mapping[str, Any],
+    *,
+    default_size: int = DEFAULT_PAGE_SIZE,
+    max_size: int = MAX_PAGE_SIZE,
+    size_field: str = "page_size",
+    token_field: str = "page_token",  # noqa: S107 - a field name, not a secret
+) -> PageRequest:
+    """Validates a page size and token against the filters of the call; raises ValidationError."""
     if page_size < 0:
-        raise ValidationError.single("page_size", "must not be negative")
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        raise ValidationError.single(size_field, "must not be negative")
+    size = min(page_size or default_size, max_size)
     if not page_token:
         return PageRequest(size=size, cursor=None)
     try:
@@ -49,10 +58,10 @@ def parse_page_request(page_size: int, page_token: str, filters: Mapping[str, An
         cursor, fingerprint = payload["c"], payload["f"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeError):
         raise ValidationError.single(
-            "page_token", "is not a token this service issued; pass the previous next_page_token"
+            token_field, "is not a token this service issued; pass the previous next page token"
         ) from None
     if fingerprint != filter_fingerprint(filters):
         raise ValidationError.single(
-            "page_token", "was issued for other filters; repeat the same filters or start without a token"
+            token_field, "was issued for other filters; repeat the same filters or start without a token"
         )
     return PageRequest(size=size, cursor=cursor)

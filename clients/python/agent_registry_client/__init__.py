@@ -15,12 +15,24 @@ from agent_registry_client.errors import (
 )
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
+from agent_registry_client.session_models import (
+    AgentStats,
+    HistoryEntry,
+    Invocation,
+    Role,
+    Session,
+    SessionList,
+    SessionPage,
+    SessionStatus,
+)
+from agent_registry_client.sessions import SessionClient
 
 __all__ = [
     "Agent",
     "AgentPage",
     "AgentRegistryError",
     "AgentState",
+    "AgentStats",
     "AlreadyExists",
     "Capabilities",
     "Conflict",
@@ -28,10 +40,18 @@ __all__ = [
     "Factory",
     "FailedPrecondition",
     "FieldViolation",
+    "HistoryEntry",
     "InvalidArgument",
+    "Invocation",
     "NotFound",
     "PermissionDenied",
     "RegistryClient",
+    "Role",
+    "Session",
+    "SessionClient",
+    "SessionList",
+    "SessionPage",
+    "SessionStatus",
     "Unauthenticated",
     "Unavailable",
 ]

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from types import TracebackType
-from typing import Any, Literal, TypeVar
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal
 
 from google.protobuf import field_mask_pb2
 from grpc import aio
 
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, open_channel
-from agent_registry_client.errors import error_from_rpc
+from agent_registry_client.base import ServiceClient
+from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
 
-Response = TypeVar("Response")
 
-
-class RegistryClient:
+class RegistryClient(ServiceClient):
     """Manages the agents of an Agent Registry server. Use as `async with RegistryClient(target) as c:`."""
 
     def __init__(
@@ -28,29 +25,8 @@ class RegistryClient:
         timeout: float = DEFAULT_TIMEOUT_S,
         channel: aio.Channel | None = None,
     ) -> None:
-        self._owns_channel = channel is None
-        self._channel = channel or open_channel(target)
-        self._timeout = timeout
+        super().__init__(target, timeout=timeout, channel=channel)
         self.stub = registry_service_pb2_grpc.RegistryServiceStub(self._channel)
-
-    async def __aenter__(self) -> RegistryClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Closes the channel if this client opened it."""
-        if self._owns_channel:
-            await self._channel.close()
-
-    async def _call(self, method: Callable[..., Awaitable[Response]], request: Any) -> Response:
-        try:
-            return await method(request, timeout=self._timeout)
-        except aio.AioRpcError as error:
-            raise error_from_rpc(error) from None
 
     async def list_agents(
         self,

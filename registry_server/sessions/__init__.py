@@ -1,0 +1,1 @@
+"""The session store: SQLite through aiosqlite, with group commit, migrations and retention."""
