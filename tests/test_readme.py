@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 from agent_registry_client import RegistryClient
@@ -21,3 +22,18 @@ async def test_readme_client_example_runs(server: RegistryServer, client: Regist
     await namespace["main"]()  # type: ignore[operator]
     agent = await client.get_agent("security_agent")
     assert agent.enabled is False and agent.capabilities.priority == 15
+
+
+async def test_readme_session_example_runs(server: RegistryServer) -> None:
+    block = re.search(
+        r"```python\n(from agent_registry_client import Invocation.*?)```", README.read_text(), re.DOTALL
+    )
+    assert block, "the README lost its session example"
+    imports, _, body = block.group(1).partition("\n\n")
+    body = body.replace("localhost:8003", f"127.0.0.1:{server.port}")
+    source = imports + "\n\nasync def main():\n" + textwrap.indent(body, "    ") + "    return current\n"
+    namespace: dict[str, object] = {}
+    exec(compile(source, "README.md", "exec"), namespace)
+    current = await namespace["main"]()  # type: ignore[operator]
+    assert current.last_agent_called == "tickets_agent"
+    assert [entry.content for entry in current.history] == ["show my tickets"]
