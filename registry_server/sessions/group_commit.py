@@ -58,6 +58,8 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self.transactions = 0
+        self.writes = 0
 
     def start(self) -> None:
         """Starts the writer task."""
@@ -127,6 +129,8 @@ class GroupCommitWriter:
                 except RegistryError as error:
                     outcomes.append((False, error))
             await connection.execute("COMMIT")
+            self.transactions += 1
+            self.writes += len(batch)
         except BaseException:
             if connection.in_transaction:
                 await connection.execute("ROLLBACK")

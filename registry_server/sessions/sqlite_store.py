@@ -94,6 +94,11 @@ class SqliteSessionStore:
             self._readers.put_nowait(reader)
         return self
 
+    @property
+    def commit_counts(self) -> tuple[int, int]:
+        """(transactions committed, writes they carried): how well group commit is batching."""
+        return (self._writer.transactions, self._writer.writes) if self._writer else (0, 0)
+
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         for pragma in (
