@@ -10,6 +10,7 @@ import sys
 
 from registry_server.config import ServerConfig, configure_logging, parse_config
 from registry_server.registry.file_store import DefaultsFileError
+from registry_server.routing.config import RoutingConfigError
 from registry_server.server import start_server
 from registry_server.sessions.schema import SchemaTooNewError
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging(config.log_level)
     try:
         asyncio.run(serve(config))
-    except (DefaultsFileError, SchemaTooNewError, OSError) as exc:
+    except (DefaultsFileError, SchemaTooNewError, RoutingConfigError, OSError) as exc:
         log.error("cannot start: %s", exc)
         sys.exit(1)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from registry_server.routing.config import RoutingConfig, load_routing_config
 
 ENV_PREFIX = "AGENT_REGISTRY_"
 DEFAULTS_FILE_NAME = "default_registry.yaml"
@@ -26,6 +28,27 @@ class ServerConfig:
     retention_interval_s: float = 3600.0
     max_content_bytes: int = 256 * 1024
     sqlite_busy_timeout_ms: int = 1000
+    routing_config_file: Path | None = None
+    gemini_model: str | None = None
+    gemini_base_url: str | None = None
+    stage2_timeout_s: float | None = None
+    agent_timeout_s: float | None = None
+    gemini_api_key: str = field(default="", repr=False)
+
+    def routing(self) -> RoutingConfig:
+        """The routing settings: defaults, then the routing config file, then flags and variables."""
+        routing = load_routing_config(self.routing_config_file, RoutingConfig())
+        overrides = {
+            "gemini_model": self.gemini_model,
+            "gemini_base_url": self.gemini_base_url,
+            "stage2_timeout_s": self.stage2_timeout_s,
+            "agent_timeout_s": self.agent_timeout_s,
+        }
+        return replace(
+            routing,
+            gemini_api_key=self.gemini_api_key,
+            **{key: value for key, value in overrides.items() if value is not None},
+        )
 
     @property
     def resolved_defaults_file(self) -> Path:
@@ -102,7 +125,42 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="how long SQLite waits for a lock before the 100/200/400 ms retries "
         "(AGENT_REGISTRY_SQLITE_BUSY_TIMEOUT_MS)",
     )
+    parser.add_argument(
+        "--routing-config",
+        type=Path,
+        default=env("ROUTING_CONFIG", None),
+        help="YAML file of routing settings: weights, context_boost, min_score, top_k, multi_agent_margin, "
+        "gemini_model, stage2_timeout_s, agent_timeout_s, max_query_chars (AGENT_REGISTRY_ROUTING_CONFIG)",
+    )
+    parser.add_argument(
+        "--gemini-model",
+        default=env("GEMINI_MODEL", None),
+        help="Gemini model for stage 2 (AGENT_REGISTRY_GEMINI_MODEL); the key comes from GOOGLE_API_KEY or "
+        "GEMINI_API_KEY, and without one the offline selector decides",
+    )
+    parser.add_argument(
+        "--gemini-base-url",
+        default=env("GEMINI_BASE_URL", None),
+        help="Gemini API endpoint, for proxies and tests (AGENT_REGISTRY_GEMINI_BASE_URL)",
+    )
+    parser.add_argument(
+        "--stage2-timeout",
+        type=float,
+        default=_optional_float(env("STAGE2_TIMEOUT", None)),
+        help="seconds Gemini gets before the offline selector decides; default 3 "
+        "(AGENT_REGISTRY_STAGE2_TIMEOUT)",
+    )
+    parser.add_argument(
+        "--agent-timeout",
+        type=float,
+        default=_optional_float(env("AGENT_TIMEOUT", None)),
+        help="seconds each invoked agent gets; default 30 (AGENT_REGISTRY_AGENT_TIMEOUT)",
+    )
     return parser
+
+
+def _optional_float(value: str | None) -> float | None:
+    return float(value) if value else None
 
 
 def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> ServerConfig:
@@ -125,6 +183,12 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
         retention_interval_s=args.retention_interval,
         max_content_bytes=args.max_content_bytes,
         sqlite_busy_timeout_ms=args.sqlite_busy_timeout_ms,
+        routing_config_file=args.routing_config,
+        gemini_model=args.gemini_model,
+        gemini_base_url=args.gemini_base_url,
+        stage2_timeout_s=args.stage2_timeout,
+        agent_timeout_s=args.agent_timeout,
+        gemini_api_key=environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY") or "",
     )
 
 

@@ -14,17 +14,23 @@ from grpc_reflection.v1alpha import reflection
 from agentregistry.v1 import (
     registry_service_pb2,
     registry_service_pb2_grpc,
+    router_service_pb2,
+    router_service_pb2_grpc,
     session_service_pb2,
     session_service_pb2_grpc,
 )
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
+from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.config import ServerConfig
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.file_store import FileStore
+from registry_server.routing.config import RoutingConfig
+from registry_server.routing.gemini_selector import GeminiSelector
+from registry_server.routing.router import Router
 from registry_server.sessions.retention import RetentionTask
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
 
@@ -33,6 +39,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = (
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
     session_service_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
+    router_service_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name,
 )
 
 
@@ -43,6 +50,7 @@ class RegistryServer:
     server: aio.Server
     health: health_aio.HealthServicer
     registry: AgentRegistry
+    router: Router
     sessions: SqliteSessionStore
     retention: RetentionTask
     data_dir_lock: DataDirLock
@@ -66,6 +74,7 @@ class RegistryServer:
 async def start_server(config: ServerConfig) -> RegistryServer:
     """Loads the stores, starts serving on config.host:config.port and marks every service SERVING."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    routing = config.routing()
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     try:
@@ -79,10 +88,14 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         raise
     retention = timedelta(days=config.session_retention_days)
     purger = RetentionTask(sessions, retention, timedelta(seconds=config.retention_interval_s))
+    router = Router(registry, routing, _gemini(routing))
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
     server = aio.server(interceptors=[RpcInterceptor()], options=[("grpc.so_reuseport", 0)])
-    registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(registry), server)
+    registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
+        RegistryServicer(registry, router), server
+    )
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(sessions, max_content_bytes=config.max_content_bytes, retention=retention), server
     )
@@ -103,7 +116,19 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     for service in ("", *SERVICE_NAMES):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
     _log_ready(registry, config.host, port)
-    return RegistryServer(server, health, registry, sessions, purger, data_dir_lock, port, config)
+    log.info(
+        "stage 2: %s",
+        f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
+    )
+    return RegistryServer(server, health, registry, router, sessions, purger, data_dir_lock, port, config)
+
+
+def _gemini(routing: RoutingConfig) -> GeminiSelector | None:
+    if not routing.gemini_api_key:
+        return None
+    return GeminiSelector(
+        routing.gemini_api_key, routing.gemini_model, routing.stage2_timeout_s, routing.gemini_base_url
+    )
 
 
 def _listen(server: aio.Server, host: str, port: int) -> int:

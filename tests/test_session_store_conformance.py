@@ -106,6 +106,20 @@ async def test_invocations_update_the_last_agent_context(store: SessionStore) ->
     assert stored[1].error == "timed out" and stored[1].success is False
 
 
+async def test_set_last_agent(store: SessionStore) -> None:
+    session = await store.create_session("alice", {})
+    await store.record_invocation(session.session_id, NewInvocation("oxygen_agent", "q", "r"))
+    await store.set_last_agent(session.session_id, "tickets_agent", "show my tickets and courses", "combined")
+    current = await store.get_session(session.session_id)
+    assert (current.last_agent_called, current.last_query, current.last_response) == (
+        "tickets_agent",
+        "show my tickets and courses",
+        "combined",
+    )
+    with pytest.raises(NotFoundError):
+        await store.set_last_agent("missing", "a_agent", "q", "r")
+
+
 async def test_status_transitions(store: SessionStore) -> None:
     done = await store.create_session("alice", {})
     completed = await store.update_status(done.session_id, SessionStatus.COMPLETED)

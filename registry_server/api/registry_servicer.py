@@ -16,9 +16,12 @@ from registry_server.api.agent_messages import (
     state_from_proto,
 )
 from registry_server.api.errors import invalid_argument
+from registry_server.api.routing_messages import candidates_to_proto
 from registry_server.domain.paging import encode_page_token, parse_page_request
+from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
 from registry_server.registry.validation import validate_name
+from registry_server.routing.router import Router
 
 MAX_BATCH = 1000
 
@@ -26,8 +29,9 @@ MAX_BATCH = 1000
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     """The RegistryService over one AgentRegistry."""
 
-    def __init__(self, registry: AgentRegistry) -> None:
+    def __init__(self, registry: AgentRegistry, router: Router) -> None:
         self._registry = registry
+        self._router = router
 
     async def ListAgents(
         self, request: pb.ListAgentsRequest, context: aio.ServicerContext
@@ -113,3 +117,11 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return pb.ExportRegistryResponse(
             content=content, content_type=content_type, agent_count=len(document["agents"])
         )
+
+    async def SearchAgents(
+        self, request: pb.SearchAgentsRequest, context: aio.ServicerContext
+    ) -> pb.SearchAgentsResponse:
+        if request.last_agent:
+            validate_name(request.last_agent, "last_agent")
+        candidates = self._router.candidates(request.query, SessionContext(last_agent=request.last_agent))
+        return pb.SearchAgentsResponse(candidates=candidates_to_proto(candidates))

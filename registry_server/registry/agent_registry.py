@@ -63,6 +63,9 @@ class AgentPage:
     total_size: int
 
 
+AgentListener = Callable[[str, RegisteredAgent | None], None]
+
+
 def utc_now() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
@@ -78,6 +81,7 @@ class AgentRegistry:
         self._records: dict[str, str] = {}
         self._sorted_names: list[str] = []
         self._lock = asyncio.Lock()
+        self._listeners: list[AgentListener] = []
 
     async def load(self) -> LoadResult:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
@@ -98,6 +102,10 @@ class AgentRegistry:
 
     def __len__(self) -> int:
         return len(self._agents)
+
+    def add_listener(self, listener: AgentListener) -> None:
+        """Calls `listener(name, agent)` after every change of an agent; `agent` is None once deleted."""
+        self._listeners.append(listener)
 
     def agents(self) -> Iterable[RegisteredAgent]:
         """Every agent, in no particular order."""
@@ -259,15 +267,20 @@ class AgentRegistry:
         self._install(agents, records)
 
     def _install(self, agents: dict[str, RegisteredAgent], records: dict[str, str]) -> None:
-        if agents.keys() != self._agents.keys():
+        previous = self._agents
+        if agents.keys() != previous.keys():
             self._sorted_names = sorted(agents)
         self._agents, self._records = agents, records
+        changed = [
+            name for name in agents.keys() | previous.keys() if agents.get(name) is not previous.get(name)
+        ]
+        for name in changed:
+            for listener in self._listeners:
+                listener(name, agents.get(name))
 
     def _replace_runtime(self, agent: RegisteredAgent) -> None:
         """Swaps in runtime state (instance, state) that is not persisted."""
-        agents = dict(self._agents)
-        agents[agent.name] = agent
-        self._agents = agents
+        self._install({**self._agents, agent.name: agent}, self._records)
 
     async def _built(self, spec: AgentSpec, etag: str) -> RegisteredAgent:
         try:

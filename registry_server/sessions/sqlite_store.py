@@ -251,6 +251,20 @@ class SqliteSessionStore:
 
         return await self._write(record)
 
+    async def set_last_agent(self, session_id: str, agent_name: str, query: str, response: str) -> None:
+        now = self._clock()
+
+        async def update(connection: aiosqlite.Connection) -> None:
+            cursor = await connection.execute(
+                "UPDATE sessions SET last_agent_called = ?, last_query = ?, last_response = ?, "
+                "update_time = ? WHERE session_id = ?",
+                (agent_name, query, response, to_micros(now), session_id),
+            )
+            if cursor.rowcount == 0:
+                raise _not_found(session_id)
+
+        await self._write(update)
+
     async def update_status(self, session_id: str, status: SessionStatus) -> Session:
         now = self._clock()
 

@@ -52,6 +52,10 @@ class SessionStore(Protocol):
         """Records the invocation and makes its agent the session's last agent."""
         ...
 
+    async def set_last_agent(self, session_id: str, agent_name: str, query: str, response: str) -> None:
+        """Sets the session's last agent, query and response (the context of its next turn)."""
+        ...
+
     async def update_status(self, session_id: str, status: SessionStatus) -> Session:
         """Moves an ACTIVE session to `status`; raises InvalidStateError for any other transition."""
         ...

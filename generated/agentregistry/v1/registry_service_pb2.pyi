@@ -1,4 +1,5 @@
 from agentregistry.v1 import agent_pb2 as _agent_pb2
+from agentregistry.v1 import routing_pb2 as _routing_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -149,3 +150,17 @@ class ExportRegistryResponse(_message.Message):
     content_type: str
     agent_count: int
     def __init__(self, content: _Optional[str] = ..., content_type: _Optional[str] = ..., agent_count: _Optional[int] = ...) -> None: ...
+
+class SearchAgentsRequest(_message.Message):
+    __slots__ = ("query", "last_agent")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    LAST_AGENT_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    last_agent: str
+    def __init__(self, query: _Optional[str] = ..., last_agent: _Optional[str] = ...) -> None: ...
+
+class SearchAgentsResponse(_message.Message):
+    __slots__ = ("candidates",)
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    candidates: _containers.RepeatedCompositeFieldContainer[_routing_pb2.RoutingCandidate]
+    def __init__(self, candidates: _Optional[_Iterable[_Union[_routing_pb2.RoutingCandidate, _Mapping]]] = ...) -> None: ...

@@ -85,6 +85,11 @@ class RegistryServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryResponse.FromString,
                 _registered_method=True)
+        self.SearchAgents = channel.unary_unary(
+                '/agentregistry.v1.RegistryService/SearchAgents',
+                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -173,6 +178,15 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchAgents(self, request, context):
+        """Scores a free-text query against every enabled, available agent (routing's stage 1), with the
+        reasons for each score, so admins can see why a query routes where it does. Nothing is run.
+        Errors: INVALID_ARGUMENT for an empty or oversized query.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -220,6 +234,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ExportRegistry,
                     request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryResponse.SerializeToString,
+            ),
+            'SearchAgents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchAgents,
+                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -471,6 +490,33 @@ class RegistryService:
             '/agentregistry.v1.RegistryService/ExportRegistry',
             agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryRequest.SerializeToString,
             agentregistry_dot_v1_dot_registry__service__pb2.ExportRegistryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchAgents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.RegistryService/SearchAgents',
+            agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.SerializeToString,
+            agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

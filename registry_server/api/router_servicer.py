@@ -1,0 +1,60 @@
+"""RouterService: Route and the streaming RouteAndInvoke."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from grpc import aio
+
+from agentregistry.v1 import router_service_pb2 as pb
+from agentregistry.v1 import router_service_pb2_grpc
+from registry_server.api.routing_messages import decision_to_proto, result_to_proto
+from registry_server.domain.errors import NotFoundError
+from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext
+from registry_server.routing.router import Router
+from registry_server.routing.turns import TurnRunner
+from registry_server.sessions.store import SessionStore
+from registry_server.sessions.validation import validate_session_id, validate_user_id
+
+
+class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
+    """The RouterService over a Router and the session store."""
+
+    def __init__(self, router: Router, sessions: SessionStore) -> None:
+        self._router = router
+        self._sessions = sessions
+        self._turns = TurnRunner(router, sessions)
+
+    async def Route(self, request: pb.RouteRequest, context: aio.ServicerContext) -> pb.RouteResponse:
+        self._router.validate_query(request.query)
+        session_context = SessionContext()
+        if request.user_id:
+            validate_user_id(request.user_id)
+        if request.session_id:
+            validate_session_id(request.session_id)
+            session = await self._sessions.get_session(request.session_id)
+            if request.user_id and session.user_id != request.user_id:
+                raise NotFoundError(f"no session has id {request.session_id!r}")
+            session_context = SessionContext(
+                session.session_id, session.last_agent_called, session.last_query, session.last_response
+            )
+        decision = await self._router.decide(request.query, session_context)
+        return pb.RouteResponse(decision=decision_to_proto(decision))
+
+    async def RouteAndInvoke(
+        self, request: pb.RouteAndInvokeRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.RouteAndInvokeResponse]:
+        events = self._turns.run(request.query, request.session_id, request.user_id)
+        try:
+            async for event in events:
+                if isinstance(event, RoutingDecision):
+                    yield pb.RouteAndInvokeResponse(decision=decision_to_proto(event))
+                elif isinstance(event, AgentResult):
+                    yield pb.RouteAndInvokeResponse(agent_result=result_to_proto(event))
+                else:
+                    completed = pb.Completed(
+                        combined_response=event.combined_response, session_id=event.session_id
+                    )
+                    yield pb.RouteAndInvokeResponse(completed=completed)
+        finally:
+            await events.aclose()  # on cancellation this cancels the agents still running

@@ -1,0 +1,85 @@
+"""Routing decisions and agent results: what the router decided, why, and what each agent answered."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class CapabilityKind(enum.Enum):
+    """Which list of an agent's capabilities a query term matched."""
+
+    DOMAIN = "domain"
+    ENTITY = "entity"
+    OPERATION = "operation"
+    KEYWORD = "keyword"
+
+
+class Stage2Outcome(enum.Enum):
+    """How the final selection among the candidates was made."""
+
+    SKIPPED = "SKIPPED"
+    LLM = "LLM"
+    FALLBACK = "FALLBACK"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An agent that stage 1 scored at or above the minimum, with the reasons for its score."""
+
+    agent_name: str
+    score: float
+    reasons: tuple[str, ...]
+    priority: int = 0
+    explicit: bool = False  # a domain or entity term of this agent appears in the query
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What the router knows of the conversation so far."""
+
+    session_id: str = ""
+    last_agent: str = ""
+    last_query: str = ""
+    last_response: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Stage 2's choice: indices into the candidates, and its explanation."""
+
+    indices: tuple[int, ...]
+    analysis: str = ""
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """The candidates, the agents selected among them, and how stage 2 went."""
+
+    candidates: tuple[Candidate, ...]
+    selected_agents: tuple[str, ...]
+    stage2: Stage2Outcome
+    stage2_reason: str
+    analysis: str = ""
+    session_id: str = ""
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """What one agent answered (or why it did not)."""
+
+    agent_name: str
+    response: str
+    success: bool
+    duration_ms: int
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TurnCompleted:
+    """The end of a turn: the combined answer and the session it was recorded in."""
+
+    combined_response: str
+    session_id: str
+    results: tuple[AgentResult, ...] = field(default=())

@@ -1,0 +1,120 @@
+"""One user turn end to end: read the session, route, run the agents in parallel, record everything."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+
+from registry_server.domain.errors import InvalidStateError, NotFoundError
+from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext, TurnCompleted
+from registry_server.domain.session import NewInvocation, Role, SessionStatus
+from registry_server.routing.invoker import invoke_all
+from registry_server.routing.router import Router
+from registry_server.sessions.store import SessionStore
+from registry_server.sessions.validation import validate_session_id, validate_user_id
+
+TurnEvent = RoutingDecision | AgentResult | TurnCompleted
+
+
+class TurnRunner:
+    """Runs RouteAndInvoke: every event is yielded after what it reports is durably recorded."""
+
+    def __init__(self, router: Router, sessions: SessionStore) -> None:
+        self._router = router
+        self._sessions = sessions
+
+    async def run(self, query: str, session_id: str, user_id: str) -> AsyncIterator[TurnEvent]:
+        """The decision, then one result per selected agent as each finishes, then the combined answer."""
+        self._router.validate_query(query)
+        context = await self._session_context(session_id, user_id)
+        decision = await self._router.decide(query, context)
+        yield decision
+        session_id = context.session_id
+        await self._sessions.append_history(session_id, Role.USER, query, "")
+
+        index = self._router.index
+        agents = [(name, getattr(index.agent(name), "instance", None)) for name in decision.selected_agents]
+        agent_context = {
+            "session_id": session_id,
+            "user_id": user_id,
+            "previous_query": context.last_query,
+            "previous_response": context.last_response,
+            "last_agent": context.last_agent,
+        }
+        results: dict[str, AgentResult] = {}
+        async for result in invoke_all(agents, query, agent_context, self._router.config.agent_timeout_s):
+            await self._sessions.record_invocation(session_id, _invocation(query, result))
+            results[result.agent_name] = result
+            yield result
+
+        combined = self._combine(decision.selected_agents, results)
+        single = decision.selected_agents[0] if len(decision.selected_agents) == 1 else ""
+        await self._sessions.append_history(session_id, Role.ASSISTANT, combined, single)
+        primary = next((name for name in decision.selected_agents if results[name].success), "")
+        if primary:
+            await self._sessions.set_last_agent(session_id, primary, query, combined)
+        ordered = tuple(results[name] for name in decision.selected_agents)
+        yield TurnCompleted(combined, session_id, ordered)
+
+    async def _session_context(self, session_id: str, user_id: str) -> SessionContext:
+        """The given session's context (created when no session_id is given)."""
+        if user_id:
+            validate_user_id(user_id)
+        if not session_id:
+            if not user_id:
+                validate_user_id(user_id)  # raises: a new session needs its user
+            session = await self._sessions.create_session(user_id, {"created_by": "RouteAndInvoke"})
+            return SessionContext(session.session_id)
+        validate_session_id(session_id)
+        session = await self._sessions.get_session(session_id)
+        if user_id and session.user_id != user_id:
+            raise NotFoundError(f"no session has id {session_id!r}; ListSessions shows a user's sessions")
+        if session.status is not SessionStatus.ACTIVE:
+            raise InvalidStateError(f"session {session_id} is {session.status.value}; start a new session")
+        return SessionContext(
+            session.session_id, session.last_agent_called, session.last_query, session.last_response
+        )
+
+    def _combine(self, selected: Sequence[str], results: Mapping[str, AgentResult]) -> str:
+        """The answers under a heading per agent, in selection order; a lone answer needs no heading."""
+        if not selected:
+            return self._no_agent_answer()
+        if len(selected) == 1:
+            result = results[selected[0]]
+            return (
+                result.response
+                if result.success
+                else f"{_heading(self._router, selected[0])} is unavailable: {result.error}"
+            )
+        parts = []
+        for name in selected:
+            result = results[name]
+            body = result.response if result.success else f"(unavailable: {result.error})"
+            parts.append(f"**{_heading(self._router, name)}:**\n{body}")
+        return "\n\n".join(parts)
+
+    def _no_agent_answer(self) -> str:
+        topics = sorted(
+            {
+                agent.spec.capabilities.domains[0]
+                for agent in self._router.index.agents()
+                if agent.spec.capabilities.domains
+            }
+        )
+        listed = (
+            ", ".join(topic.replace("_", " ") for topic in topics[:12])
+            or "nothing yet: no agent is available"
+        )
+        return f"I could not find an agent for that request. I can help with: {listed}."
+
+
+def _heading(router: Router, agent_name: str) -> str:
+    """A heading for an agent's part of a combined answer: its first domain, else its name."""
+    agent = router.index.agent(agent_name)
+    domains = agent.spec.capabilities.domains if agent else ()
+    return (domains[0] if domains else agent_name).replace("_", " ").capitalize()
+
+
+def _invocation(query: str, result: AgentResult) -> NewInvocation:
+    return NewInvocation(
+        result.agent_name, query, result.response, result.success, result.duration_ms, result.error
+    )
