@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -57,3 +58,70 @@ def create_sync_run_agent() -> SyncRunAgent:
 
 
 NOT_CALLABLE = 42
+
+
+# Per-test coordination between agents and tests, keyed by a name the test chooses.
+SIGNALS: dict[str, asyncio.Event] = {}
+
+
+def signal(key: str) -> asyncio.Event:
+    """The event called `key`, created on first use (in the running loop)."""
+    return SIGNALS.setdefault(key, asyncio.Event())
+
+
+class RendezvousAgent:
+    """Announces itself, then waits for its partner: two of them finish only if they run at the same time."""
+
+    def __init__(self, me: str, partner: str) -> None:
+        self.me = me
+        self.partner = partner
+
+    async def run(self, query: str, context: Mapping[str, Any]) -> str:
+        signal(self.me).set()
+        await signal(self.partner).wait()
+        return f"{self.me} met {self.partner}"
+
+
+class HangingAgent:
+    """Never answers; records that it started and that it was cancelled."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    async def run(self, query: str, context: Mapping[str, Any]) -> str:
+        signal(f"{self.key}:started").set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            signal(f"{self.key}:cancelled").set()
+        return "unreachable"
+
+
+class FailingAgent:
+    """Raises when asked."""
+
+    async def run(self, query: str, context: Mapping[str, Any]) -> str:
+        raise ConnectionError("the tickets backend refused the connection")
+
+
+class ContextEchoAgent:
+    """Answers with the context it was given."""
+
+    async def run(self, query: str, context: Mapping[str, Any]) -> str:
+        return f"previous={context.get('previous_query')!r} last={context.get('last_agent')!r}"
+
+
+def create_rendezvous_agent(me: str, partner: str) -> RendezvousAgent:
+    return RendezvousAgent(me, partner)
+
+
+def create_hanging_agent(key: str) -> HangingAgent:
+    return HangingAgent(key)
+
+
+def create_failing_agent() -> FailingAgent:
+    return FailingAgent()
+
+
+def create_context_echo_agent() -> ContextEchoAgent:
+    return ContextEchoAgent()

@@ -31,7 +31,13 @@ class Candidate:
     score: float
     reasons: tuple[str, ...]
     priority: int = 0
-    explicit: bool = False  # a domain or entity term of this agent appears in the query
+    # Positions (in the normalised query's words) where a domain or entity term of this agent appears.
+    subject_mentions: tuple[int, ...] = ()
+
+    @property
+    def explicit(self) -> bool:
+        """True when the query names this agent's subject (one of its domains or entities)."""
+        return bool(self.subject_mentions)
 
 
 @dataclass(frozen=True)

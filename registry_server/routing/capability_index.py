@@ -11,6 +11,7 @@ from registry_server.domain.routing import Candidate, CapabilityKind
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.text import tokens
 
+SUBJECT_KINDS = frozenset({CapabilityKind.DOMAIN, CapabilityKind.ENTITY})
 _KIND_LISTS = (
     (CapabilityKind.DOMAIN, "domains"),
     (CapabilityKind.ENTITY, "entities"),
@@ -92,18 +93,28 @@ class CapabilityIndex:
         """The candidates for `query`, best first; `last_agent` may get the context boost."""
         words = tokens(query)
         matches: Matches = {}
+        first_mention: dict[str, int] = {}
+        subject_mentions: dict[str, list[int]] = {}
         for position, word in enumerate(words):
             for posting in self._postings.get(word, ()):
                 if words[position : position + len(posting.phrase)] == posting.phrase:
                     matched = matches.setdefault(posting.agent_name, {}).setdefault(posting.kind, [])
                     if posting.term not in matched:
                         matched.append(posting.term)
-        return self._rank(matches, last_agent)
+                    first_mention.setdefault(posting.agent_name, position)
+                    if posting.kind in SUBJECT_KINDS:
+                        subject_mentions.setdefault(posting.agent_name, []).append(position)
+        return self._rank(matches, first_mention, subject_mentions, last_agent)
 
-    def _rank(self, matches: Matches, last_agent: str) -> list[Candidate]:
+    def _rank(
+        self,
+        matches: Matches,
+        first_mention: dict[str, int],
+        subject_mentions: dict[str, list[int]],
+        last_agent: str,
+    ) -> list[Candidate]:
         config = self._config
-        subject_kinds = {CapabilityKind.DOMAIN, CapabilityKind.ENTITY}
-        explicit = {name for name, kinds in matches.items() if subject_kinds & kinds.keys()}
+        explicit = set(subject_mentions)
         # The boost serves follow-ups ("show me the details"); it must not pull the last agent into a
         # query that explicitly names another agent's subject and nothing of its own.
         boost_applies = last_agent in self._agents and (last_agent in matches or not explicit - {last_agent})
@@ -122,6 +133,11 @@ class CapabilityIndex:
             score = round(min(score, 1.0), 6)
             if score >= config.min_score:
                 priority = self._agents[name].spec.capabilities.priority
-                candidates.append(Candidate(name, score, tuple(reasons), priority, name in explicit))
-        candidates.sort(key=lambda c: (-c.score, -c.priority, c.agent_name))
+                mentions = tuple(sorted(set(subject_mentions.get(name, ()))))
+                candidates.append(Candidate(name, score, tuple(reasons), priority, mentions))
+        # Equal scores: higher priority first, then the agent the query mentions first.
+        unmentioned = len(first_mention) + 10**6
+        candidates.sort(
+            key=lambda c: (-c.score, -c.priority, first_mention.get(c.agent_name, unmentioned), c.agent_name)
+        )
         return candidates[: config.top_k]

@@ -18,6 +18,7 @@ from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector, Stage2Error
 from registry_server.routing.offline_selector import OfflineSelector
+from registry_server.routing.text import tokens
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,12 @@ class Router:
     ) -> tuple[Stage2Outcome, str, Selection]:
         if self._gemini is None:
             reason = "no Gemini API key (GOOGLE_API_KEY or GEMINI_API_KEY); offline selector"
-            return Stage2Outcome.FALLBACK, reason, self._offline.select(candidates)
+            return Stage2Outcome.FALLBACK, reason, self._offline.select(candidates, tokens(query))
         agents = [self.index.agent(c.agent_name) for c in candidates]
         try:
             selection = await self._gemini.select(query, candidates, [a for a in agents if a], context)
         except Stage2Error as error:
             log.warning("stage 2 fell back to the offline selector: %s", error)
-            return Stage2Outcome.FALLBACK, f"{error}; offline selector", self._offline.select(candidates)
+            offline = self._offline.select(candidates, tokens(query))
+            return Stage2Outcome.FALLBACK, f"{error}; offline selector", offline
         return Stage2Outcome.LLM, "Gemini selected", selection

@@ -15,6 +15,8 @@ from agent_registry_client.errors import (
 )
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
+from agent_registry_client.router import RouterClient
+from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -31,10 +33,13 @@ __all__ = [
     "Agent",
     "AgentPage",
     "AgentRegistryError",
+    "AgentResult",
     "AgentState",
     "AgentStats",
     "AlreadyExists",
+    "Candidate",
     "Capabilities",
+    "Completed",
     "Conflict",
     "DeadlineExceeded",
     "Factory",
@@ -47,11 +52,14 @@ __all__ = [
     "PermissionDenied",
     "RegistryClient",
     "Role",
+    "RouterClient",
+    "RoutingDecision",
     "Session",
     "SessionClient",
     "SessionList",
     "SessionPage",
     "SessionStatus",
+    "TurnEvent",
     "Unauthenticated",
     "Unavailable",
 ]

@@ -11,6 +11,7 @@ from grpc import aio
 from agent_registry_client.base import ServiceClient
 from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
 
@@ -133,3 +134,9 @@ class RegistryClient(ServiceClient):
         export_format = pb.EXPORT_FORMAT_YAML if fmt == "yaml" else pb.EXPORT_FORMAT_JSON
         response = await self._call(self.stub.ExportRegistry, pb.ExportRegistryRequest(format=export_format))
         return response.content
+
+    async def search_agents(self, query: str, *, last_agent: str = "") -> list[Candidate]:
+        """Stage-1 candidates for `query` with their scores and reasons (routing's view, nothing runs)."""
+        request = pb.SearchAgentsRequest(query=query, last_agent=last_agent)
+        response = await self._call(self.stub.SearchAgents, request)
+        return [Candidate.from_proto(candidate) for candidate in response.candidates]

@@ -1,0 +1,55 @@
+"""A tiny Jarvis: `python -m agent_registry_client.jarvis "show my tickets and courses" [--session ID]`.
+
+Prints the routing decision, each agent's answer as it arrives, and the session to continue with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from agent_registry_client.channel import DEFAULT_TARGET
+from agent_registry_client.errors import AgentRegistryError
+from agent_registry_client.router import RouterClient
+from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision
+
+
+async def ask(target: str, query: str, session_id: str, user_id: str) -> int:
+    """Runs one turn and prints it; returns the process exit code."""
+    async with RouterClient(target) as router:
+        answered = False
+        try:
+            async for event in router.route_and_invoke(query, session_id=session_id, user_id=user_id):
+                if isinstance(event, RoutingDecision):
+                    chosen = ", ".join(event.selected_agents) or "no agent"
+                    print(f"-> {chosen} (stage 2 {event.stage2.lower()}: {event.stage2_reason})", flush=True)
+                elif isinstance(event, AgentResult):
+                    status = f"{event.duration_ms} ms" if event.success else f"failed: {event.error}"
+                    print(f"\n[{event.agent_name}, {status}]\n{event.response}", flush=True)
+                    answered = True
+                elif isinstance(event, Completed):
+                    if not answered:
+                        print(event.combined_response)
+                    print(f"\nsession: {event.session_id}  (continue with --session {event.session_id})")
+        except AgentRegistryError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parses the command line and asks the Agent Registry."""
+    parser = argparse.ArgumentParser(prog="python -m agent_registry_client.jarvis", description=__doc__)
+    parser.add_argument("query", help="what to ask, e.g. 'show my tickets and courses'")
+    parser.add_argument("--session", default="", help="continue this session (its last agent gets the boost)")
+    parser.add_argument("--user", default="demo", help="the user a new session belongs to (default: demo)")
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, help=f"server address (default: {DEFAULT_TARGET})"
+    )
+    args = parser.parse_args(argv)
+    sys.exit(asyncio.run(ask(args.target, args.query, args.session, args.user)))
+
+
+if __name__ == "__main__":
+    main()
