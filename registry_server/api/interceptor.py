@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import time
@@ -50,14 +51,15 @@ class RpcInterceptor(aio.ServerInterceptor):
 
 def _unary(method: str, behavior: UnaryBehavior) -> UnaryBehavior:
     async def logged(request: Any, context: aio.ServicerContext) -> Any:
-        started = time.perf_counter()
+        started, cancelled = time.perf_counter(), False
         try:
             return await behavior(request, context)
         except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
             await _fail(method, exc, context)
             raise
         finally:
-            _log_rpc(method, context, started)
+            _log_rpc(method, context, started, cancelled)
 
     return logged
 
@@ -67,15 +69,16 @@ def _server_stream(method: str, behavior: StreamBehavior) -> StreamBehavior:
         return _unary(method, behavior)  # type: ignore[arg-type, return-value]
 
     async def logged(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-        started = time.perf_counter()
+        started, cancelled = time.perf_counter(), False
         try:
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
+            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
             await _fail(method, exc, context)
             raise
         finally:
-            _log_rpc(method, context, started)
+            _log_rpc(method, context, started, cancelled)
 
     return logged
 
@@ -93,10 +96,10 @@ async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -
         )
 
 
-def _log_rpc(method: str, context: aio.ServicerContext, started: float) -> None:
+def _log_rpc(method: str, context: aio.ServicerContext, started: float, cancelled: bool) -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
     code = context.code()
     name = code.name if isinstance(code, grpc.StatusCode) else "OK" if code in (None, 0) else str(code)
-    if context.cancelled() and code is None:
+    if code is None and (cancelled or context.cancelled()):
         name = "CANCELLED"
     log.info("rpc %s code=%s ms=%.2f", method, name, elapsed_ms)
