@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
@@ -315,3 +316,33 @@ async def test_unknown_foreign_or_closed_sessions_are_refused(
     await sessions.update_session_status(alices.session_id, SessionStatus.COMPLETED)
     with pytest.raises(FailedPrecondition, match="start a new session"):
         await turn(router, "show my tickets", session_id=alices.session_id)
+
+
+async def test_jarvis_cli_prints_each_answer_and_the_session(server: RegistryServer) -> None:
+    async def jarvis(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "agent_registry_client.jarvis",
+            *args,
+            "--target",
+            f"127.0.0.1:{server.port}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    first = await jarvis("show my tickets and courses", "--user", "alice")
+    assert "-> tickets_agent, oxygen_agent (stage 2 fallback:" in first
+    assert (
+        "[tickets_agent, " in first
+        and "[oxygen_agent, " in first
+        and "Python Advanced - 60% complete" in first
+    )
+    session_id = first.rsplit("--session ", 1)[1].split(")")[0]
+    follow_up = await jarvis("show me the details", "--session", session_id)
+    assert "-> tickets_agent (stage 2 skipped" in follow_up and "Assignee" in follow_up
+    nothing = await jarvis("what is the weather")
+    assert "could not find an agent" in nothing

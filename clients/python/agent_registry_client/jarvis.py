@@ -43,12 +43,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m agent_registry_client.jarvis", description=__doc__)
     parser.add_argument("query", help="what to ask, e.g. 'show my tickets and courses'")
     parser.add_argument("--session", default="", help="continue this session (its last agent gets the boost)")
-    parser.add_argument("--user", default="demo", help="the user a new session belongs to (default: demo)")
+    parser.add_argument(
+        "--user",
+        default="",
+        help="the user (default: demo for a new session; with --session, "
+        "checked against the session's owner when given)",
+    )
     parser.add_argument(
         "--target", default=DEFAULT_TARGET, help=f"server address (default: {DEFAULT_TARGET})"
     )
     args = parser.parse_args(argv)
-    sys.exit(asyncio.run(ask(args.target, args.query, args.session, args.user)))
+    user = args.user or ("" if args.session else "demo")
+    sys.exit(asyncio.run(ask(args.target, args.query, args.session, user)))
 
 
 if __name__ == "__main__":
