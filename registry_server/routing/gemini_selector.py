@@ -7,10 +7,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
-
 from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.routing import Candidate, Selection, SessionContext
 
@@ -38,6 +34,11 @@ class GeminiSelector:
     """Asks Gemini which candidates should answer; raises Stage2Error on any failure."""
 
     def __init__(self, api_key: str, model: str, timeout_s: float, base_url: str = "") -> None:
+        # Imported here: google-genai takes a third of a second to import, and only Gemini users need it.
+        from google import genai
+        from google.genai import types
+
+        self._types = types
         self._model = model
         self._timeout_s = timeout_s
         self._client = genai.Client(
@@ -57,8 +58,10 @@ class GeminiSelector:
         context: SessionContext,
     ) -> Selection:
         """Gemini's choice among `candidates` (whose agents are `agents`, in the same order)."""
+        from google.genai import errors as genai_errors
+
         prompt = build_prompt(query, candidates, agents, context)
-        config = types.GenerateContentConfig(
+        config = self._types.GenerateContentConfig(
             response_mime_type="application/json", response_schema=RESPONSE_SCHEMA, temperature=0.0
         )
         try:
