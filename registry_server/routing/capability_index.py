@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,45 +13,54 @@ from registry_server.routing.config import RoutingConfig
 from registry_server.routing.text import tokens
 
 SUBJECT_KINDS = frozenset({CapabilityKind.DOMAIN, CapabilityKind.ENTITY})
-_KIND_LISTS = (
-    (CapabilityKind.DOMAIN, "domains"),
-    (CapabilityKind.ENTITY, "entities"),
-    (CapabilityKind.OPERATION, "operations"),
-    (CapabilityKind.KEYWORD, "keywords"),
-)
+KIND_ORDER = (CapabilityKind.DOMAIN, CapabilityKind.ENTITY, CapabilityKind.OPERATION, CapabilityKind.KEYWORD)
+KIND_BIT = {kind: 1 << index for index, kind in enumerate(KIND_ORDER)}
+_KIND_LISTS = {
+    CapabilityKind.DOMAIN: "domains",
+    CapabilityKind.ENTITY: "entities",
+    CapabilityKind.OPERATION: "operations",
+    CapabilityKind.KEYWORD: "keywords",
+}
+_NOT_MENTIONED = 1 << 30
 
 
-@dataclass(frozen=True)
-class Posting:
-    """One capability term of one agent, filed under the term's first word."""
+@dataclass
+class TermGroup:
+    """Every agent that has one normalised phrase as a term of one kind."""
 
-    agent_name: str
-    kind: CapabilityKind
     phrase: tuple[str, ...]
-    term: str
-
-
-# agent name -> capability kind -> the agent's terms of that kind found in the query
-Matches = dict[str, dict[CapabilityKind, list[str]]]
+    kind: CapabilityKind
+    agents: set[str]
 
 
 class CapabilityIndex:
-    """Maps each term's first word to its postings, so scoring costs follow the query, not the registry."""
+    """Maps each term's first word to its term groups, so scoring costs follow the query, not the registry.
+
+    A query word shared by many agents (a common operation such as "list") touches each of them once, with
+    a dict update; candidates, their reasons and the tie-breaking are computed for the top k only.
+    """
 
     def __init__(self, config: RoutingConfig) -> None:
         self._config = config
-        self._postings: dict[str, list[Posting]] = defaultdict(list)
+        self._groups: dict[str, dict[tuple[tuple[str, ...], CapabilityKind], TermGroup]] = defaultdict(dict)
         self._agents: dict[str, RegisteredAgent] = {}
-        self._words_of: dict[str, set[str]] = {}
+        self._keys_of: dict[str, list[tuple[str, tuple[str, ...], CapabilityKind]]] = {}
+        self._order: dict[str, tuple[int, str]] = {}
+        weights = config.weights
+        self._score_of_mask = [
+            sum(weights[kind] for kind in KIND_ORDER if mask & KIND_BIT[kind])
+            for mask in range(1 << len(KIND_ORDER))
+        ]
 
     def __len__(self) -> int:
         return len(self._agents)
 
     def rebuild(self, agents: Iterable[RegisteredAgent]) -> None:
         """Indexes every routable agent from scratch."""
-        self._postings.clear()
+        self._groups.clear()
         self._agents.clear()
-        self._words_of.clear()
+        self._keys_of.clear()
+        self._order.clear()
         for agent in agents:
             self.put(agent)
 
@@ -60,26 +70,33 @@ class CapabilityIndex:
         if not agent.routable:
             return
         self._agents[agent.name] = agent
-        words: set[str] = set()
-        capabilities = agent.spec.capabilities
-        for kind, list_name in _KIND_LISTS:
-            for term in getattr(capabilities, list_name):
+        self._order[agent.name] = (-agent.spec.capabilities.priority, agent.name)
+        keys = []
+        for kind, list_name in _KIND_LISTS.items():
+            for term in getattr(agent.spec.capabilities, list_name):
                 phrase = tokens(term)
-                if phrase:
-                    self._postings[phrase[0]].append(Posting(agent.name, kind, phrase, term))
-                    words.add(phrase[0])
-        self._words_of[agent.name] = words
+                if not phrase:
+                    continue
+                group = self._groups[phrase[0]].setdefault((phrase, kind), TermGroup(phrase, kind, set()))
+                group.agents.add(agent.name)
+                keys.append((phrase[0], phrase, kind))
+        self._keys_of[agent.name] = keys
 
     def remove(self, name: str) -> None:
         """Forgets the agent."""
         if self._agents.pop(name, None) is None:
             return
-        for word in self._words_of.pop(name, ()):
-            remaining = [p for p in self._postings[word] if p.agent_name != name]
-            if remaining:
-                self._postings[word] = remaining
-            else:
-                del self._postings[word]
+        del self._order[name]
+        for word, phrase, kind in self._keys_of.pop(name, ()):
+            groups = self._groups.get(word)
+            group = groups.get((phrase, kind)) if groups else None
+            if group is None:
+                continue
+            group.agents.discard(name)
+            if not group.agents:
+                del groups[(phrase, kind)]  # type: ignore[index]
+                if not groups:
+                    del self._groups[word]
 
     def agents(self) -> Iterable[RegisteredAgent]:
         """Every indexed (routable) agent."""
@@ -92,52 +109,116 @@ class CapabilityIndex:
     def score(self, query: str, last_agent: str = "") -> list[Candidate]:
         """The candidates for `query`, best first; `last_agent` may get the context boost."""
         words = tokens(query)
-        matches: Matches = {}
-        first_mention: dict[str, int] = {}
-        subject_mentions: dict[str, list[int]] = {}
+        masks: dict[str, int] = {}
+        subject_positions: dict[str, list[int]] = {}
         for position, word in enumerate(words):
-            for posting in self._postings.get(word, ()):
-                if words[position : position + len(posting.phrase)] == posting.phrase:
-                    matched = matches.setdefault(posting.agent_name, {}).setdefault(posting.kind, [])
-                    if posting.term not in matched:
-                        matched.append(posting.term)
-                    first_mention.setdefault(posting.agent_name, position)
-                    if posting.kind in SUBJECT_KINDS:
-                        subject_mentions.setdefault(posting.agent_name, []).append(position)
-        return self._rank(matches, first_mention, subject_mentions, last_agent)
+            for group in self._groups.get(word, {}).values():
+                phrase = group.phrase
+                if len(phrase) > 1 and words[position : position + len(phrase)] != phrase:
+                    continue
+                bit = KIND_BIT[group.kind]
+                for name in group.agents:
+                    masks[name] = masks.get(name, 0) | bit
+                if group.kind in SUBJECT_KINDS:
+                    for name in group.agents:
+                        subject_positions.setdefault(name, []).append(position)
+        boosted = self._boosted(last_agent, masks, subject_positions)
+        chosen = self._top(masks, subject_positions, boosted)
+        return [
+            self._candidate(name, score, words, subject_positions, name == boosted) for score, name in chosen
+        ]
 
-    def _rank(
-        self,
-        matches: Matches,
-        first_mention: dict[str, int],
-        subject_mentions: dict[str, list[int]],
-        last_agent: str,
-    ) -> list[Candidate]:
+    def _boosted(
+        self, last_agent: str, masks: dict[str, int], subject_positions: dict[str, list[int]]
+    ) -> str:
+        """The agent that gets the context boost, or "".
+
+        The boost serves follow-ups ("show me the details"); it must not pull the last agent into a query that
+        explicitly names another agent's subject and nothing of its own.
+        """
+        if last_agent not in self._agents:
+            return ""
+        if last_agent in masks or not (subject_positions.keys() - {last_agent}):
+            masks.setdefault(last_agent, 0)
+            return last_agent
+        return ""
+
+    def _top(
+        self, masks: dict[str, int], subject_positions: dict[str, list[int]], boosted: str
+    ) -> list[tuple[float, str]]:
+        """The top-k (score, name) by score, priority, first subject mention and name."""
         config = self._config
-        explicit = set(subject_mentions)
-        # The boost serves follow-ups ("show me the details"); it must not pull the last agent into a
-        # query that explicitly names another agent's subject and nothing of its own.
-        boost_applies = last_agent in self._agents and (last_agent in matches or not explicit - {last_agent})
-        if boost_applies:
-            matches.setdefault(last_agent, {})
-        candidates = []
-        for name, kinds in matches.items():
-            score = sum(config.weights[kind] for kind in kinds)
-            reasons = [
-                f"{kind.value} {', '.join(repr(t) for t in terms)} (+{config.weights[kind]:g})"
-                for kind, terms in sorted(kinds.items(), key=lambda item: -config.weights[item[0]])
+        by_mask: dict[int, list[str]] = defaultdict(list)
+        for name, mask in masks.items():
+            by_mask[mask].append(name)
+        buckets: dict[float, list[str]] = defaultdict(list)
+        for mask, names in by_mask.items():
+            buckets[self._score_of_mask[mask]].extend(names)
+        if boosted:  # the one agent whose score is not its mask's
+            buckets[self._score_of_mask[masks[boosted]]].remove(boosted)
+            buckets[_rounded(self._score_of_mask[masks[boosted]] + config.context_boost)].append(boosted)
+        buckets = {score: names for score, names in buckets.items() if score >= config.min_score and names}
+        named_by_score: dict[float, list[str]] = defaultdict(list)  # few: the agents the query names
+        for name in subject_positions:
+            named_by_score[self._score(name, masks, boosted)].append(name)
+
+        def full_key(name: str) -> tuple[int, int, str]:
+            positions = subject_positions.get(name)
+            return self._order[name][0], min(positions) if positions else _NOT_MENTIONED, name
+
+        chosen: list[tuple[float, str]] = []
+        for score in sorted(buckets, reverse=True):
+            room = config.top_k - len(chosen)
+            if room <= 0:
+                break
+            named = named_by_score.get(score, [])
+            # Agents the query does not name tie on mention, so (priority, name) orders them: one cheap
+            # pass with a precomputed key, however many agents share a common term.
+            top = heapq.nsmallest(room + len(named), buckets[score], key=self._order.__getitem__)
+            unnamed = [name for name in top if name not in subject_positions][:room]
+            chosen += [(score, name) for name in sorted(named + unnamed, key=full_key)[:room]]
+        return chosen
+
+    def _score(self, name: str, masks: dict[str, int], boosted: str) -> float:
+        score = self._score_of_mask[masks[name]]
+        return _rounded(score + self._config.context_boost) if name == boosted else score
+
+    def _candidate(
+        self,
+        name: str,
+        score: float,
+        words: tuple[str, ...],
+        subject_positions: dict[str, list[int]],
+        boosted: bool,
+    ) -> Candidate:
+        """The candidate with its reasons: which of its terms matched, and the boost."""
+        config = self._config
+        capabilities = self._agents[name].spec.capabilities
+        reasons = []
+        for kind in KIND_ORDER:
+            matched = [
+                term for term in getattr(capabilities, _KIND_LISTS[kind]) if _contains(words, tokens(term))
             ]
-            if boost_applies and name == last_agent:
-                score += config.context_boost
-                reasons.append(f"last agent of the session (+{config.context_boost:g})")
-            score = round(min(score, 1.0), 6)
-            if score >= config.min_score:
-                priority = self._agents[name].spec.capabilities.priority
-                mentions = tuple(sorted(set(subject_mentions.get(name, ()))))
-                candidates.append(Candidate(name, score, tuple(reasons), priority, mentions))
-        # Equal scores: higher priority first, then the agent the query mentions first.
-        unmentioned = len(first_mention) + 10**6
-        candidates.sort(
-            key=lambda c: (-c.score, -c.priority, first_mention.get(c.agent_name, unmentioned), c.agent_name)
+            if matched:
+                reasons.append(
+                    f"{kind.value} {', '.join(repr(t) for t in matched)} (+{config.weights[kind]:g})"
+                )
+        if boosted:
+            reasons.append(f"last agent of the session (+{config.context_boost:g})")
+        priority = capabilities.priority
+        return Candidate(
+            name, score, tuple(reasons), priority, tuple(sorted(set(subject_positions.get(name, ()))))
         )
-        return candidates[: config.top_k]
+
+
+def _rounded(score: float) -> float:
+    """Scores are capped at 1 and rounded, so equal sums compare equal."""
+    return round(min(score, 1.0), 6)
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """True when `phrase` appears as consecutive words of `words`."""
+    if not phrase:
+        return False
+    size = len(phrase)
+    return any(words[i : i + size] == phrase for i in range(len(words) - size + 1) if words[i] == phrase[0])
