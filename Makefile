@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos check-protos docker clean
+.PHONY: install run test lint protos docker clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -40,3 +40,6 @@ docker: ## build the container image
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache *.egg-info
+
+bench: $(STAMP) ## measure every performance figure of DESIGN.md; prints one JSON document (about a minute)
+	$(BIN)/python -m bench.run

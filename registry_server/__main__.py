@@ -32,12 +32,14 @@ async def serve(config: ServerConfig) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parses the configuration and runs the server."""
     config = parse_config(argv, os.environ)
-    configure_logging(config.log_level)
+    log_output = configure_logging(config.log_level)
     try:
         asyncio.run(serve(config))
     except (DefaultsFileError, SchemaTooNewError, RoutingConfigError, OSError) as exc:
         log.error("cannot start: %s", exc)
+        log_output.close()
         sys.exit(1)
+    log_output.close()
 
 
 if __name__ == "__main__":

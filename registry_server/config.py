@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from registry_server.log_output import BufferedStreamHandler
 from registry_server.routing.config import RoutingConfig, load_routing_config
 
 ENV_PREFIX = "AGENT_REGISTRY_"
@@ -192,9 +194,11 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
     )
 
 
-def configure_logging(level: str) -> None:
-    """One line per event on stderr: time, level, logger, message."""
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(level: str) -> logging.Handler:
+    """One line per event on stderr: time, level, logger, message. Close the handler at exit to flush."""
+    handler = BufferedStreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level))
+    return handler

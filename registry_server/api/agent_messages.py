@@ -21,6 +21,27 @@ _MASK_ALIASES = {"capabilities": _ALL_CAPABILITY_PATHS, "priority": ["capabiliti
 _MASK_PATHS = {"description", "factory", "tags", "enabled", *_ALL_CAPABILITY_PATHS}
 
 
+class AgentMessageCache:
+    """Agent messages built once per stored version of an agent: agents are immutable, reads are hot."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[RegisteredAgent, agent_pb2.Agent]] = {}
+
+    def message(self, agent: RegisteredAgent) -> agent_pb2.Agent:
+        """The message of `agent`; callers must not modify it."""
+        cached = self._cache.get(agent.name)
+        if cached is not None and cached[0] is agent:
+            return cached[1]
+        message = agent_to_proto(agent)
+        self._cache[agent.name] = (agent, message)
+        return message
+
+    def forget(self, name: str, agent: RegisteredAgent | None) -> None:
+        """Drops a deleted agent's message (a registry listener)."""
+        if agent is None:
+            self._cache.pop(name, None)
+
+
 def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
     """The Agent message of a registered agent."""
     spec = agent.spec

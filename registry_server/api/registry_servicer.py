@@ -10,6 +10,7 @@ from grpc import aio
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc
 from registry_server.api.agent_messages import (
+    AgentMessageCache,
     agent_to_proto,
     changes_from_proto,
     spec_from_proto,
@@ -32,6 +33,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     def __init__(self, registry: AgentRegistry, router: Router) -> None:
         self._registry = registry
         self._router = router
+        self._messages = AgentMessageCache()
+        registry.add_listener(self._messages.forget)
 
     async def ListAgents(
         self, request: pb.ListAgentsRequest, context: aio.ServicerContext
@@ -52,7 +55,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             agent_filter, parse_page_request(request.page_size, request.page_token, filters)
         )
         return pb.ListAgentsResponse(
-            agents=[agent_to_proto(agent) for agent in page.agents],
+            agents=[self._messages.message(agent) for agent in page.agents],
             next_page_token=encode_page_token(page.next_cursor, filters) if page.next_cursor else "",
             total_size=page.total_size,
         )
@@ -60,7 +63,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def GetAgent(
         self, request: pb.GetAgentRequest, context: aio.ServicerContext
     ) -> pb.GetAgentResponse:
-        return pb.GetAgentResponse(agent=agent_to_proto(self._registry.get(request.name)))
+        return pb.GetAgentResponse(agent=self._messages.message(self._registry.get(request.name)))
 
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
