@@ -1,0 +1,52 @@
+"""The benchmark's pieces still work: every load scenario, the seeders and stage 1, at tiny sizes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from bench import stage1
+from bench.load import main as run_scenario
+from bench.seed import write_registry, write_sessions
+from tests.conftest import StartServer
+
+
+async def test_every_load_scenario_runs(start: StartServer, data_dir: Path) -> None:
+    write_registry(data_dir, 20)
+    await asyncio.to_thread(write_sessions, data_dir, 30, {"long_session": 40})
+    server = await start()
+    target = f"127.0.0.1:{server.port}"
+    scenarios = [
+        ("get_agent", {"agent": "agent_00003"}),
+        ("route", {"agents": 20}),
+        ("register_agent", {"prefix": "smoke"}),
+        ("create_session", {}),
+        ("append_history", {"sessions": 2}),
+        ("record_invocation", {}),
+        ("get_session", {"session_id": "long_session", "history": 40}),
+        ("list_sessions", {"user_id": "user7"}),
+    ]
+    for call, params in scenarios:
+        result = await run_scenario(
+            {"target": target, "kind": "latency", "call": call, "count": 3, "warmup": 1, "params": params}
+        )
+        assert result["count"] == 3 and result["p50"] > 0, call
+    rate = await run_scenario(
+        {
+            "target": target,
+            "kind": "throughput",
+            "call": "append_history",
+            "concurrency": 4,
+            "count": 20,
+            "warmup": 0,
+            "params": {"sessions": 2},
+        }
+    )
+    assert rate["count"] >= 20 and rate["rate"] > 0
+    assert len(server.registry) == 20 + 3 + 1, "the registered agents were really stored"
+
+
+def test_stage1_measures() -> None:
+    index = stage1.build_index(50)
+    result = stage1.measure(index, stage1.typical_queries(50, count=20), repeat=1)
+    assert result["count"] == 20 and result["p50"] > 0
