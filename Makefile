@@ -42,4 +42,4 @@ clean:
 	rm -rf $(VENV) .tools .pytest_cache .ruff_cache *.egg-info
 
 bench: $(STAMP) ## measure every performance figure of DESIGN.md; prints one JSON document (about a minute)
-	$(BIN)/python -m bench.run
+	@$(BIN)/python -m bench.run
