@@ -8,10 +8,11 @@ import os
 import signal
 import sys
 
+from registry_server.auth.tokens import AuthConfigError
 from registry_server.config import ServerConfig, configure_logging, parse_config
 from registry_server.registry.file_store import DefaultsFileError
 from registry_server.routing.config import RoutingConfigError
-from registry_server.server import start_server
+from registry_server.server import UnsafeListenError, start_server
 from registry_server.sessions.schema import SchemaTooNewError
 
 log = logging.getLogger("registry_server")
@@ -35,7 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     log_output = configure_logging(config.log_level)
     try:
         asyncio.run(serve(config))
-    except (DefaultsFileError, SchemaTooNewError, RoutingConfigError, OSError) as exc:
+    except (
+        DefaultsFileError,
+        SchemaTooNewError,
+        RoutingConfigError,
+        AuthConfigError,
+        UnsafeListenError,
+        OSError,
+    ) as exc:
         log.error("cannot start: %s", exc)
         log_output.close()
         sys.exit(1)

@@ -36,6 +36,12 @@ class ServerConfig:
     stage2_timeout_s: float | None = None
     agent_timeout_s: float | None = None
     gemini_api_key: str = field(default="", repr=False)
+    auth_config_file: Path | None = None
+    allow_unauthenticated: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    max_message_bytes: int = 4 * 1024 * 1024
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -158,6 +164,44 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=_optional_float(env("AGENT_TIMEOUT", None)),
         help="seconds each invoked agent gets; default 30 (AGENT_REGISTRY_AGENT_TIMEOUT)",
     )
+    parser.add_argument(
+        "--auth-config",
+        type=Path,
+        default=env("AUTH_CONFIG", None),
+        help="YAML file of bearer tokens (SHA-256 only) and their roles; without it every caller is trusted "
+        "(AGENT_REGISTRY_AUTH_CONFIG)",
+    )
+    parser.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=(env("ALLOW_UNAUTHENTICATED", "") or "").lower() in {"1", "true", "yes"},
+        help="listen on a non-loopback address without an auth config (AGENT_REGISTRY_ALLOW_UNAUTHENTICATED)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=env("TLS_CERT", None),
+        help="PEM certificate chain; with --tls-key the server speaks TLS only (AGENT_REGISTRY_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        default=env("TLS_KEY", None),
+        help="PEM private key of --tls-cert (AGENT_REGISTRY_TLS_KEY)",
+    )
+    parser.add_argument(
+        "--tls-client-ca",
+        type=Path,
+        default=env("TLS_CLIENT_CA", None),
+        help="PEM CA bundle; clients must present a certificate it signed (mTLS) "
+        "(AGENT_REGISTRY_TLS_CLIENT_CA)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=int(env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024)) or 0),
+        help="largest request accepted, in bytes; default 4 MiB (AGENT_REGISTRY_MAX_MESSAGE_BYTES)",
+    )
     return parser
 
 
@@ -172,6 +216,14 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
         raise SystemExit(f"--port must be 0-65535, got {args.port}")
     if args.session_retention_days <= 0 or args.retention_interval <= 0:
         raise SystemExit("--session-retention-days and --retention-interval must be positive")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    if args.tls_client_ca and not args.tls_cert:
+        raise SystemExit(
+            "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
+        )
+    if args.max_message_bytes < 1024:
+        raise SystemExit("--max-message-bytes must be at least 1024")
     if args.max_content_bytes < 1 or args.sqlite_busy_timeout_ms < 0:
         raise SystemExit("--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative")
     return ServerConfig(
@@ -191,6 +243,12 @@ def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Serv
         stage2_timeout_s=args.stage2_timeout,
         agent_timeout_s=args.agent_timeout,
         gemini_api_key=environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY") or "",
+        auth_config_file=args.auth_config,
+        allow_unauthenticated=args.allow_unauthenticated,
+        tls_cert_file=args.tls_cert,
+        tls_key_file=args.tls_key,
+        tls_client_ca_file=args.tls_client_ca,
+        max_message_bytes=args.max_message_bytes,
     )
 
 

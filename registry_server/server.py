@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
@@ -24,6 +26,7 @@ from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
+from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
 from registry_server.config import ServerConfig
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
@@ -72,8 +75,15 @@ class RegistryServer:
         await self.server.wait_for_termination()
 
 
+class UnsafeListenError(Exception):
+    """The configuration would expose an unauthenticated server beyond this machine."""
+
+
 async def start_server(config: ServerConfig) -> RegistryServer:
     """Loads the stores, starts serving on config.host:config.port and marks every service SERVING."""
+    authenticator = load_auth_config(config.auth_config_file) if config.auth_config_file else None
+    _check_exposure(config, authenticator)
+    credentials = _tls_credentials(config)
     config.data_dir.mkdir(parents=True, exist_ok=True)
     routing = config.routing()
     data_dir_lock = DataDirLock(config.data_dir)
@@ -95,7 +105,10 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     gc.freeze()
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
-    server = aio.server(interceptors=[RpcInterceptor()], options=[("grpc.so_reuseport", 0)])
+    server = aio.server(
+        interceptors=[RpcInterceptor(authenticator)],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
+    )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry, router), server
     )
@@ -110,7 +123,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         server,
     )
     try:
-        port = _listen(server, config.host, config.port)
+        port = _listen(server, config.host, config.port, credentials)
         await server.start()
     except BaseException:
         await sessions.close()
@@ -135,13 +148,52 @@ def _gemini(routing: RoutingConfig) -> GeminiSelector | None:
     )
 
 
-def _listen(server: aio.Server, host: str, port: int) -> int:
+def _listen(server: aio.Server, host: str, port: int, credentials: grpc.ServerCredentials | None) -> int:
+    address = f"{host}:{port}"
     try:
-        return server.add_insecure_port(f"{host}:{port}")
+        if credentials is None:
+            return server.add_insecure_port(address)
+        return server.add_secure_port(address, credentials)
     except RuntimeError as error:
         raise OSError(
             f"could not listen on {host}:{port} ({error}); is another server using the port?"
         ) from error
+
+
+def _check_exposure(config: ServerConfig, authenticator: TokenAuthenticator | None) -> None:
+    """Refuses an unauthenticated server on a non-loopback address unless allowed; says so either way."""
+    if authenticator is not None:
+        log.info("authentication on: %d tokens from %s", len(authenticator), config.auth_config_file)
+        return
+    if not _is_loopback(config.host) and not config.allow_unauthenticated:
+        raise UnsafeListenError(
+            f"refusing to listen on {config.host} without authentication: give --auth-config, listen on "
+            "127.0.0.1, or pass --allow-unauthenticated if the network is trusted"
+        )
+    log.warning("authentication is off: every caller is trusted (give --auth-config to require tokens)")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls_credentials(config: ServerConfig) -> grpc.ServerCredentials | None:
+    """Server TLS credentials, requiring client certificates when a client CA is given."""
+    if not config.tls_cert_file or not config.tls_key_file:
+        return None
+    try:
+        key, cert = config.tls_key_file.read_bytes(), config.tls_cert_file.read_bytes()
+        client_ca = config.tls_client_ca_file.read_bytes() if config.tls_client_ca_file else None
+    except OSError as error:
+        raise OSError(f"cannot read the TLS files: {error}") from error
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 def _log_ready(registry: AgentRegistry, host: str, port: int) -> None:

@@ -13,8 +13,10 @@ from registry_server.domain.errors import (
     FactoryError,
     InvalidStateError,
     NotFoundError,
+    PermissionDeniedError,
     RegistryError,
     StorageUnavailableError,
+    UnauthenticatedError,
     ValidationError,
 )
 
@@ -26,6 +28,8 @@ _CODES: dict[type[RegistryError], int] = {
     InvalidStateError: code_pb2.FAILED_PRECONDITION,
     EtagMismatchError: code_pb2.ABORTED,
     StorageUnavailableError: code_pb2.UNAVAILABLE,
+    UnauthenticatedError: code_pb2.UNAUTHENTICATED,
+    PermissionDeniedError: code_pb2.PERMISSION_DENIED,
 }
 
 

@@ -1,4 +1,5 @@
-"""One interceptor for every RPC: logs method, code and latency, and turns errors into clean statuses."""
+"""One interceptor for every RPC: authenticates and authorises the caller, logs method, code and latency,
+audits mutations, and turns errors into clean statuses."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from grpc import aio
 
+from registry_server.api.audit import audit
 from registry_server.api.errors import status_for
+from registry_server.auth.policy import MethodRule, authorize, rule_for
+from registry_server.auth.principal import UNAUTHENTICATED_ADMIN, Principal, set_current_principal
+from registry_server.auth.tokens import TokenAuthenticator
 from registry_server.domain.errors import RegistryError
 
 log = logging.getLogger("registry_server.rpc")
@@ -22,10 +28,35 @@ UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
 StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
 
 
-class RpcInterceptor(aio.ServerInterceptor):
-    """Logs one line per RPC and maps domain errors; an unexpected error is logged, never sent as a trace."""
+@dataclass(frozen=True)
+class Gate:
+    """Admission to one method: who may call it (None: open to all) and the token check."""
 
-    def __init__(self) -> None:
+    method: str
+    rule: MethodRule | None
+    authenticator: TokenAuthenticator | None
+
+    def admit(self, context: aio.ServicerContext) -> Principal | None:
+        """The caller, authenticated and allowed; raises UnauthenticatedError or PermissionDeniedError."""
+        if self.rule is None:
+            return None
+        if self.authenticator is None:
+            principal = UNAUTHENTICATED_ADMIN
+        else:
+            header = next(
+                (value for key, value in context.invocation_metadata() or () if key == "authorization"), None
+            )
+            principal = self.authenticator.authenticate(header if isinstance(header, str) else None)
+        authorize(principal, self.method, self.rule)
+        set_current_principal(principal)
+        return principal
+
+
+class RpcInterceptor(aio.ServerInterceptor):
+    """Wraps every method once; health and reflection stay open to probes and grpcurl."""
+
+    def __init__(self, authenticator: TokenAuthenticator | None = None) -> None:
+        self._authenticator = authenticator
         # A method's handler never changes, so each is wrapped once, not on every call.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -40,59 +71,62 @@ class RpcInterceptor(aio.ServerInterceptor):
             handler = await continuation(handler_call_details)
             if handler is None:
                 return handler
-            wrapped = self._wrapped[method] = _wrap(method, handler)
+            gate = Gate(method, rule_for(method), self._authenticator)
+            wrapped = self._wrapped[method] = _wrap(gate, handler)
         return wrapped
 
 
-def _wrap(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """The handler with logging and error mapping around its behaviour."""
+def _wrap(gate: Gate, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """The handler with admission, logging, auditing and error mapping around its behaviour."""
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            _unary(method, handler.unary_unary),
+            _unary(gate, handler.unary_unary),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _server_stream(method, handler.unary_stream),
+            _server_stream(gate, handler.unary_stream),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
     return handler
 
 
-def _unary(method: str, behavior: UnaryBehavior) -> UnaryBehavior:
-    async def logged(request: Any, context: aio.ServicerContext) -> Any:
-        started, cancelled = time.perf_counter(), False
+def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
+    async def guarded(request: Any, context: aio.ServicerContext) -> Any:
+        started, cancelled, principal = time.perf_counter(), False, None
         try:
+            principal = gate.admit(context)
             return await behavior(request, context)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(method, exc, context)
+            await _fail(gate.method, exc, context)
             raise
         finally:
-            _log_rpc(method, context, started, cancelled)
+            _record(gate, context, started=started, cancelled=cancelled, principal=principal, request=request)
 
-    return logged
+    return guarded
 
 
-def _server_stream(method: str, behavior: StreamBehavior) -> StreamBehavior:
+def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
     if not inspect.isasyncgenfunction(behavior):  # a handler that streams with context.write()
-        return _unary(method, behavior)  # type: ignore[arg-type, return-value]
+        return _unary(gate, behavior)  # type: ignore[arg-type, return-value]
 
-    async def logged(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-        started, cancelled = time.perf_counter(), False
+    async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+        started, cancelled, principal = time.perf_counter(), False, None
         try:
+            principal = gate.admit(context)
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(method, exc, context)
+            await _fail(gate.method, exc, context)
             raise
         finally:
-            _log_rpc(method, context, started, cancelled)
+            _record(gate, context, started=started, cancelled=cancelled, principal=principal, request=request)
 
-    return logged
+    return guarded
 
 
 async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -> None:
@@ -108,10 +142,21 @@ async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -
         )
 
 
-def _log_rpc(method: str, context: aio.ServicerContext, started: float, cancelled: bool) -> None:
+def _record(
+    gate: Gate,
+    context: aio.ServicerContext,
+    *,
+    started: float,
+    cancelled: bool,
+    principal: Principal | None,
+    request: Any,
+) -> None:
+    """The RPC's log line and, for a mutation, its audit line."""
     elapsed_ms = (time.perf_counter() - started) * 1000
     code = context.code()
     name = code.name if isinstance(code, grpc.StatusCode) else "OK" if code in (None, 0) else str(code)
     if code is None and (cancelled or context.cancelled()):
         name = "CANCELLED"
-    log.info("rpc %s code=%s ms=%.2f", method, name, elapsed_ms)
+    log.info("rpc %s code=%s ms=%.2f", gate.method, name, elapsed_ms)
+    if gate.rule is not None and gate.rule.mutation:
+        audit(principal, gate.method, request, name)

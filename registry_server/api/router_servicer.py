@@ -9,6 +9,7 @@ from grpc import aio
 from agentregistry.v1 import router_service_pb2 as pb
 from agentregistry.v1 import router_service_pb2_grpc
 from registry_server.api.routing_messages import decision_to_proto, result_to_proto
+from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import NotFoundError
 from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext
 from registry_server.routing.router import Router
@@ -30,10 +31,11 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         session_context = SessionContext()
         if request.user_id:
             validate_user_id(request.user_id)
+        user_id = acting_user(request.user_id)
         if request.session_id:
             validate_session_id(request.session_id)
-            session = await self._sessions.get_session(request.session_id)
-            if request.user_id and session.user_id != request.user_id:
+            session = check_visible(await self._sessions.get_session(request.session_id))
+            if user_id and session.user_id != user_id:
                 raise NotFoundError(f"no session has id {request.session_id!r}")
             session_context = SessionContext(
                 session.session_id, session.last_agent_called, session.last_query, session.last_response
@@ -44,7 +46,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     async def RouteAndInvoke(
         self, request: pb.RouteAndInvokeRequest, context: aio.ServicerContext
     ) -> AsyncIterator[pb.RouteAndInvokeResponse]:
-        events = self._turns.run(request.query, request.session_id, request.user_id)
+        if request.user_id:
+            validate_user_id(request.user_id)
+        events = self._turns.run(request.query, request.session_id, acting_user(request.user_id))
         try:
             async for event in events:
                 if isinstance(event, RoutingDecision):

@@ -22,6 +22,7 @@ from registry_server.api.session_messages import (
     status_from_proto,
     time_from_proto,
 )
+from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.session import HistoryEntry, Invocation, SessionFilter
@@ -68,7 +69,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         invocation_page = _seq_page(
             request.session_id, "invocation", request.invocation_page_size, request.invocation_page_token
         )
-        session = await self._store.get_session(request.session_id)
+        session = check_visible(await self._store.get_session(request.session_id))
         entries = await self._store.list_history(request.session_id, history_page[0], history_page[1])
         invocations = await self._store.list_invocations(
             request.session_id, invocation_page[0], invocation_page[1]
@@ -140,7 +141,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         self, request: pb.ExportSessionRequest, context: aio.ServicerContext
     ) -> pb.ExportSessionResponse:
         validate_session_id(request.session_id)
-        session = await self._store.get_session(request.session_id)
+        session = check_visible(await self._store.get_session(request.session_id))
         history = await _read_all(
             lambda after: self._store.list_history(request.session_id, after, EXPORT_PAGE)
         )
@@ -160,10 +161,11 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
     ) -> pb.GetSessionStatsResponse:
         if request.user_id:
             validate_user_id(request.user_id)
+        user_id = acting_user(request.user_id)
         start = time_from_proto(request.start_time, request.HasField("start_time"))
         end = time_from_proto(request.end_time, request.HasField("end_time"))
         validate_time_range(start, end, "start_time", "end_time")
-        stats = await self._store.agent_stats(request.user_id, start, end)
+        stats = await self._store.agent_stats(user_id, start, end)
         return pb.GetSessionStatsResponse(
             agents=[
                 pb.AgentStats(
@@ -213,7 +215,7 @@ def _session_filter(request: pb.ListSessionsRequest) -> SessionFilter:
     if request.user_id:
         validate_user_id(request.user_id)
     session_filter = SessionFilter(
-        user_id=request.user_id,
+        user_id=acting_user(request.user_id),
         status=status_filter_from_proto(request.status),
         create_time_start=time_from_proto(request.create_time_start, request.HasField("create_time_start")),
         create_time_end=time_from_proto(request.create_time_end, request.HasField("create_time_end")),

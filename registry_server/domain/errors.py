@@ -59,3 +59,11 @@ class StorageUnavailableError(RegistryError):
 
 class InvalidStateError(RegistryError):
     """The resource is not in a state that allows the call, e.g. a write to a completed session."""
+
+
+class UnauthenticatedError(RegistryError):
+    """The caller sent no credentials, or credentials the server does not know."""
+
+
+class PermissionDeniedError(RegistryError):
+    """The caller is known but may not make this call."""

@@ -1,5 +1,6 @@
 """Typed async client of the Agent Registry service, as used by the Jarvis orchestrator."""
 
+from agent_registry_client.channel import TlsOptions
 from agent_registry_client.errors import (
     AgentRegistryError,
     AlreadyExists,
@@ -59,6 +60,7 @@ __all__ = [
     "SessionList",
     "SessionPage",
     "SessionStatus",
+    "TlsOptions",
     "TurnEvent",
     "Unauthenticated",
     "Unavailable",

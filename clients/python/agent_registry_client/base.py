@@ -8,14 +8,18 @@ from typing import Any, Self, TypeVar
 
 from grpc import aio
 
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, open_channel
+from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions, open_channel
 from agent_registry_client.errors import error_from_rpc
 
 Response = TypeVar("Response")
 
 
 class ServiceClient:
-    """Base of the clients: opens (or borrows) a channel and turns failed calls into typed errors."""
+    """Base of the clients: opens (or borrows) a channel, sends the bearer token, types the errors.
+
+    `token` is sent as `authorization: Bearer <token>` on every call; `tls` makes the channel TLS (mTLS with a
+    client certificate).
+    """
 
     def __init__(
         self,
@@ -23,10 +27,13 @@ class ServiceClient:
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         channel: aio.Channel | None = None,
+        token: str = "",
+        tls: TlsOptions | None = None,
     ) -> None:
         self._owns_channel = channel is None
-        self._channel = channel or open_channel(target)
+        self._channel = channel or open_channel(target, tls=tls)
         self._timeout = timeout
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
 
     async def __aenter__(self) -> Self:
         return self
@@ -43,6 +50,6 @@ class ServiceClient:
 
     async def _call(self, method: Callable[..., Awaitable[Response]], request: Any) -> Response:
         try:
-            return await method(request, timeout=self._timeout)
+            return await method(request, timeout=self._timeout, metadata=self._metadata)
         except aio.AioRpcError as error:
             raise error_from_rpc(error) from None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+import grpc
 from grpc import aio
 
 SERVICES = (
@@ -33,13 +36,32 @@ SERVICE_CONFIG = {
 }
 
 
-def open_channel(target: str, options: Sequence[tuple[str, object]] = ()) -> aio.Channel:
-    """An insecure channel to `target` with the retry policy enabled."""
-    return aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.enable_retries", 1),
-            ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
-            *options,
-        ],
-    )
+@dataclass(frozen=True)
+class TlsOptions:
+    """TLS to the server: the CA of its certificate and, for mTLS, this client's certificate and key."""
+
+    root_certificates: bytes | None = None
+    certificate_chain: bytes | None = None
+    private_key: bytes | None = None
+
+    @classmethod
+    def from_files(
+        cls, ca: str | Path | None = None, cert: str | Path | None = None, key: str | Path | None = None
+    ) -> TlsOptions:
+        """Options from PEM files; `ca` None trusts the system's roots."""
+        return cls(*(Path(path).read_bytes() if path else None for path in (ca, cert, key)))
+
+
+def open_channel(
+    target: str, options: Sequence[tuple[str, object]] = (), tls: TlsOptions | None = None
+) -> aio.Channel:
+    """A channel to `target` (TLS when `tls` is given) with the retry policy enabled."""
+    channel_options = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
+        *options,
+    ]
+    if tls is None:
+        return aio.insecure_channel(target, options=channel_options)
+    credentials = grpc.ssl_channel_credentials(tls.root_certificates, tls.private_key, tls.certificate_chain)
+    return aio.secure_channel(target, credentials, options=channel_options)

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
-from agent_registry_client.channel import DEFAULT_TARGET
+from agent_registry_client.channel import DEFAULT_TARGET, TlsOptions
 from agent_registry_client.errors import AgentRegistryError
 from agent_registry_client.router import RouterClient
 from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision
 
 
-async def ask(target: str, query: str, session_id: str, user_id: str) -> int:
+async def ask(
+    target: str, query: str, session_id: str, user_id: str, *, token: str, tls: TlsOptions | None
+) -> int:
     """Runs one turn and prints it; returns the process exit code."""
-    async with RouterClient(target) as router:
+    async with RouterClient(target, token=token, tls=tls) as router:
         answered = False
         try:
             async for event in router.route_and_invoke(query, session_id=session_id, user_id=user_id):
@@ -52,9 +55,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--target", default=DEFAULT_TARGET, help=f"server address (default: {DEFAULT_TARGET})"
     )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("AGENT_REGISTRY_TOKEN", ""),
+        help="bearer token ($AGENT_REGISTRY_TOKEN)",
+    )
+    parser.add_argument("--tls-ca", help="PEM CA of the server's certificate: use TLS")
+    parser.add_argument("--tls-cert", help="PEM client certificate, for mTLS")
+    parser.add_argument("--tls-key", help="PEM client key, for mTLS")
     args = parser.parse_args(argv)
     user = args.user or ("" if args.session else "demo")
-    sys.exit(asyncio.run(ask(args.target, args.query, args.session, user)))
+    tls = (
+        TlsOptions.from_files(args.tls_ca, args.tls_cert, args.tls_key)
+        if args.tls_ca or args.tls_cert
+        else None
+    )
+    sys.exit(asyncio.run(ask(args.target, args.query, args.session, user, token=args.token, tls=tls)))
 
 
 if __name__ == "__main__":

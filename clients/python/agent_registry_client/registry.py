@@ -9,7 +9,7 @@ from google.protobuf import field_mask_pb2
 from grpc import aio
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S
+from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
@@ -25,8 +25,10 @@ class RegistryClient(ServiceClient):
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         channel: aio.Channel | None = None,
+        token: str = "",
+        tls: TlsOptions | None = None,
     ) -> None:
-        super().__init__(target, timeout=timeout, channel=channel)
+        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
         self.stub = registry_service_pb2_grpc.RegistryServiceStub(self._channel)
 
     async def list_agents(

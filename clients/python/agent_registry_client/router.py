@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from grpc import aio
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S
+from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.errors import error_from_rpc
 from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision, TurnEvent
 from agentregistry.v1 import router_service_pb2 as pb
@@ -26,8 +26,10 @@ class RouterClient(ServiceClient):
         timeout: float = DEFAULT_TIMEOUT_S,
         turn_timeout: float = DEFAULT_TURN_TIMEOUT_S,
         channel: aio.Channel | None = None,
+        token: str = "",
+        tls: TlsOptions | None = None,
     ) -> None:
-        super().__init__(target, timeout=timeout, channel=channel)
+        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
         self._turn_timeout = turn_timeout
         self.stub = router_service_pb2_grpc.RouterServiceStub(self._channel)
 
@@ -44,7 +46,7 @@ class RouterClient(ServiceClient):
         Leaving the loop early cancels the call and the agents still running on the server.
         """
         request = pb.RouteAndInvokeRequest(query=query, session_id=session_id, user_id=user_id)
-        call = self.stub.RouteAndInvoke(request, timeout=self._turn_timeout)
+        call = self.stub.RouteAndInvoke(request, timeout=self._turn_timeout, metadata=self._metadata)
         try:
             async for message in call:
                 kind = message.WhichOneof("event")

@@ -11,7 +11,7 @@ from typing import Any
 from grpc import aio
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S
+from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -35,8 +35,10 @@ class SessionClient(ServiceClient):
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         channel: aio.Channel | None = None,
+        token: str = "",
+        tls: TlsOptions | None = None,
     ) -> None:
-        super().__init__(target, timeout=timeout, channel=channel)
+        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
         self.stub = session_service_pb2_grpc.SessionServiceStub(self._channel)
 
     async def create_session(self, user_id: str, metadata: Mapping[str, str] | None = None) -> Session:

@@ -1,0 +1,49 @@
+"""The caller of the current RPC: its name, roles and, for end users, the user it acts as."""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.Enum):
+    """What a token may do."""
+
+    ADMIN = "admin"  # everything
+    SERVICE = "service"  # reads the registry, routes, reads and writes any user's sessions (Jarvis)
+    READER = "reader"  # reads the registry
+    USER = "user"  # routes as its user and reads only that user's sessions
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller."""
+
+    name: str
+    roles: frozenset[Role]
+    user_id: str = ""
+
+    @property
+    def user_scope(self) -> str | None:
+        """The only user whose sessions this caller may see, or None when it may see every user's."""
+        if self.roles & {Role.ADMIN, Role.SERVICE}:
+            return None
+        return self.user_id
+
+
+# Without an auth config every caller is trusted (the server then listens on loopback only by default).
+UNAUTHENTICATED_ADMIN = Principal("anonymous", frozenset({Role.ADMIN}))
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
+    "principal", default=UNAUTHENTICATED_ADMIN
+)
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC being served."""
+    return _current.get()
+
+
+def set_current_principal(principal: Principal) -> None:
+    """Records the caller for the rest of this RPC's task."""
+    _current.set(principal)
