@@ -36,20 +36,22 @@ class Gate:
     rule: MethodRule | None
     authenticator: TokenAuthenticator | None
 
-    def admit(self, context: aio.ServicerContext) -> Principal | None:
-        """The caller, authenticated and allowed; raises UnauthenticatedError or PermissionDeniedError."""
+    def authenticate(self, context: aio.ServicerContext) -> Principal | None:
+        """The caller (None for an open method); raises UnauthenticatedError."""
         if self.rule is None:
             return None
         if self.authenticator is None:
-            principal = UNAUTHENTICATED_ADMIN
-        else:
-            header = next(
-                (value for key, value in context.invocation_metadata() or () if key == "authorization"), None
-            )
-            principal = self.authenticator.authenticate(header if isinstance(header, str) else None)
+            return UNAUTHENTICATED_ADMIN
+        metadata = context.invocation_metadata() or ()
+        header = next((value for key, value in metadata if key == "authorization"), None)
+        return self.authenticator.authenticate(header if isinstance(header, str) else None)
+
+    def admit(self, principal: Principal | None) -> None:
+        """Lets the caller in for the rest of this RPC; raises PermissionDeniedError."""
+        if principal is None or self.rule is None:
+            return
         authorize(principal, self.method, self.rule)
         set_current_principal(principal)
-        return principal
 
 
 class RpcInterceptor(aio.ServerInterceptor):
@@ -97,7 +99,8 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
     async def guarded(request: Any, context: aio.ServicerContext) -> Any:
         started, cancelled, principal = time.perf_counter(), False, None
         try:
-            principal = gate.admit(context)
+            principal = gate.authenticate(context)
+            gate.admit(principal)
             return await behavior(request, context)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
@@ -116,7 +119,8 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
         started, cancelled, principal = time.perf_counter(), False, None
         try:
-            principal = gate.admit(context)
+            principal = gate.authenticate(context)
+            gate.admit(principal)
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
