@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from agentregistry.v1 import session_pb2
 from registry_server.domain.errors import ValidationError
@@ -39,9 +40,16 @@ def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
     return stamp
 
 
-def time_from_proto(message: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    """The datetime of an optional Timestamp field, or None when it is not set."""
-    return message.ToDatetime(tzinfo=UTC) if present else None
+def optional_time(request: Message, field: str) -> datetime | None:
+    """The datetime of the optional Timestamp `field` of `request`, or None; raises ValidationError."""
+    if not request.HasField(field):
+        return None
+    try:
+        return getattr(request, field).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError.single(
+            field, "is not a valid time (years 1 to 9999, nanos 0 to 999,999,999)"
+        ) from None
 
 
 def session_to_proto(session: Session) -> session_pb2.Session:

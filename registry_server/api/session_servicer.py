@@ -16,11 +16,11 @@ from registry_server.api.session_messages import (
     entry_to_proto,
     invocation_from_proto,
     invocation_to_proto,
+    optional_time,
     role_from_proto,
     session_to_proto,
     status_filter_from_proto,
     status_from_proto,
-    time_from_proto,
 )
 from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import ValidationError
@@ -162,8 +162,8 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         if request.user_id:
             validate_user_id(request.user_id)
         user_id = acting_user(request.user_id)
-        start = time_from_proto(request.start_time, request.HasField("start_time"))
-        end = time_from_proto(request.end_time, request.HasField("end_time"))
+        start = optional_time(request, "start_time")
+        end = optional_time(request, "end_time")
         validate_time_range(start, end, "start_time", "end_time")
         stats = await self._store.agent_stats(user_id, start, end)
         return pb.GetSessionStatsResponse(
@@ -217,10 +217,10 @@ def _session_filter(request: pb.ListSessionsRequest) -> SessionFilter:
     session_filter = SessionFilter(
         user_id=acting_user(request.user_id),
         status=status_filter_from_proto(request.status),
-        create_time_start=time_from_proto(request.create_time_start, request.HasField("create_time_start")),
-        create_time_end=time_from_proto(request.create_time_end, request.HasField("create_time_end")),
-        update_time_start=time_from_proto(request.update_time_start, request.HasField("update_time_start")),
-        update_time_end=time_from_proto(request.update_time_end, request.HasField("update_time_end")),
+        create_time_start=optional_time(request, "create_time_start"),
+        create_time_end=optional_time(request, "create_time_end"),
+        update_time_start=optional_time(request, "update_time_start"),
+        update_time_end=optional_time(request, "update_time_end"),
     )
     validate_time_range(
         session_filter.create_time_start,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import os
 import secrets
 import sqlite3
 from collections import defaultdict
@@ -27,10 +29,18 @@ from registry_server.domain.session import (
     SessionFilter,
     SessionStatus,
 )
-from registry_server.sessions.group_commit import LOCK_RETRY_DELAYS_S, GroupCommitWriter, with_lock_retries
+from registry_server.sessions.group_commit import (
+    LOCK_RETRY_DELAYS_S,
+    GroupCommitWriter,
+    is_lock_error,
+    with_lock_retries,
+)
 from registry_server.sessions.schema import migrate
 
+log = logging.getLogger(__name__)
+
 SESSIONS_FILE_NAME = "sessions.db"
+SQLITE_HEADER = b"SQLite format 3\x00"
 SESSION_COLUMNS = (
     "session_id, user_id, status, metadata, create_time, update_time, last_agent_called, last_query, "
     "last_response, history_count, invocation_count"
@@ -75,15 +85,27 @@ class SqliteSessionStore:
         self._all_readers: list[aiosqlite.Connection] = []
 
     async def open(self) -> SqliteSessionStore:
-        """Opens the connections, switches to WAL and brings the schema up to date."""
+        """Opens the connections, switches to WAL and brings the schema up to date.
+
+        A file that is not a readable SQLite database is kept aside as `sessions.db.corrupt-<time>` (with its
+        -wal and -shm files), never overwritten, and the store starts empty; the error log says so.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = await self._connect()
         try:
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await with_lock_retries(lambda: migrate(connection), self._retry_delays, "schema migration")
-        except BaseException:
-            await connection.close()
-            raise
+            if not _looks_like_sqlite(self.path):  # SQLite would treat a short file as empty and overwrite it
+                raise sqlite3.DatabaseError("the file does not start with the SQLite header")
+            connection = await self._open_writer()
+        except sqlite3.DatabaseError as error:
+            if isinstance(error, sqlite3.OperationalError) and is_lock_error(error):
+                raise
+            kept = _set_aside(self.path)
+            log.error(
+                "%s is not a readable SQLite database (%s); kept it as %s and started an empty session store",
+                self.path.name,
+                error,
+                kept.name,
+            )
+            connection = await self._open_writer()
         self._writer_connection = connection
         self._writer = GroupCommitWriter(connection, self._retry_delays)
         self._writer.start()
@@ -99,14 +121,29 @@ class SqliteSessionStore:
         """(transactions committed, writes they carried): how well group commit is batching."""
         return (self._writer.transactions, self._writer.writes) if self._writer else (0, 0)
 
+    async def _open_writer(self) -> aiosqlite.Connection:
+        connection = await self._connect()
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await with_lock_retries(lambda: migrate(connection), self._retry_delays, "schema migration")
+            await connection.execute_fetchall("SELECT count(*) FROM sessions")
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
-        for pragma in (
-            f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-        ):
-            await connection.execute(pragma)
+        try:
+            for pragma in (
+                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+            ):
+                await connection.execute(pragma)
+        except BaseException:
+            await connection.close()
+            raise
         return connection
 
     async def close(self) -> None:
@@ -401,6 +438,27 @@ def _session_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Session:
         history_count=row[9],
         invocation_count=row[10],
     )
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    """True for a missing or empty file (a new database) or one that starts with SQLite's header."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return True
+    return head in (b"", SQLITE_HEADER)
+
+
+def _set_aside(path: Path) -> Path:
+    """Renames a corrupt database and its WAL files to `<name>.corrupt-<UTC time>`; returns the new path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            os.replace(source, kept.with_name(kept.name + suffix))
+    return kept
 
 
 def _not_found(session_id: str) -> NotFoundError:

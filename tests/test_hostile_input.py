@@ -1,0 +1,393 @@
+"""Hostile input: arbitrary values in every request field, arbitrary bytes in both data files.
+
+The server answers with a documented code (never UNKNOWN or INTERNAL), stores what it accepts exactly, and
+keeps a corrupt file aside instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agentregistry.v1 import (
+    agent_pb2,
+    registry_service_pb2,
+    registry_service_pb2_grpc,
+    router_service_pb2,
+    router_service_pb2_grpc,
+    session_pb2,
+    session_service_pb2,
+    session_service_pb2_grpc,
+)
+from registry_server.registry.document import DocumentError, parse_document
+from registry_server.registry.file_store import FileStore, LoadSource
+from registry_server.server import RegistryServer
+from registry_server.sessions.sqlite_store import SqliteSessionStore
+from tests.conftest import DEFAULTS_FILE, StartServer
+
+ACCEPTABLE = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ABORTED,
+}
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+text = st.text(max_size=80) | st.text(max_size=3000)
+names = st.from_regex(r"[a-z][a-z0-9_]{1,20}", fullmatch=True) | text
+int32 = st.integers(-(2**31), 2**31 - 1)
+int64 = st.integers(-(2**63), 2**63 - 1)
+timestamps = st.builds(lambda s, n: (s, n), int64, st.integers(-(2**31), 2**31 - 1))
+
+
+class Stubs:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.registry = registry_service_pb2_grpc.RegistryServiceStub(channel)
+        self.sessions = session_service_pb2_grpc.SessionServiceStub(channel)
+        self.router = router_service_pb2_grpc.RouterServiceStub(channel)
+
+
+@pytest.fixture
+async def stubs(server: RegistryServer) -> AsyncIterator[Stubs]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield Stubs(channel)
+
+
+async def outcome(call: object) -> tuple[grpc.StatusCode, object]:
+    """The status code of a unary call (or of a whole stream) and its response."""
+    try:
+        if hasattr(call, "__aiter__"):
+            return grpc.StatusCode.OK, [message async for message in call]  # type: ignore[attr-defined]
+        return grpc.StatusCode.OK, await call  # type: ignore[misc]
+    except grpc.aio.AioRpcError as error:
+        assert error.code() in ACCEPTABLE, f"{error.code()}: {error.details()}"
+        assert "Traceback" not in (error.details() or "")
+        return error.code(), None
+
+
+@FUZZ
+@given(
+    name=names,
+    description=text,
+    module=names,
+    function=names,
+    tags=st.lists(text, max_size=5),
+    domains=st.lists(text, max_size=5),
+    priority=int32,
+    valid_factory=st.booleans(),
+)
+async def test_register_agent_fields(
+    stubs: Stubs,
+    name: str,
+    description: str,
+    module: str,
+    function: str,
+    tags: list[str],
+    domains: list[str],
+    priority: int,
+    valid_factory: bool,
+) -> None:
+    factory = (
+        agent_pb2.AgentFactory(module="tests.fake_agents", function="create_echo_agent")
+        if valid_factory
+        else (agent_pb2.AgentFactory(module=module, function=function))
+    )
+    agent = agent_pb2.Agent(
+        name=name,
+        description=description,
+        factory=factory,
+        tags=tags,
+        capabilities=agent_pb2.AgentCapabilities(domains=domains, priority=priority),
+    )
+    code, _ = await outcome(
+        stubs.registry.RegisterAgent(registry_service_pb2.RegisterAgentRequest(agent=agent))
+    )
+    if code is grpc.StatusCode.OK:
+        stored = (await stubs.registry.GetAgent(registry_service_pb2.GetAgentRequest(name=name))).agent
+        assert stored.description == description and stored.capabilities.priority == priority
+        assert list(stored.tags) == list(dict.fromkeys(tags))
+        assert list(stored.capabilities.domains) == list(dict.fromkeys(" ".join(d.split()) for d in domains))
+
+
+@FUZZ
+@given(
+    page_size=int32,
+    page_token=text,
+    tag=text,
+    domain=text,
+    state=int32,
+    name=text,
+    etag=text,
+    paths=st.lists(text, max_size=4),
+    query=text,
+    fmt=int32,
+)
+async def test_registry_reads_and_updates(
+    stubs: Stubs,
+    page_size: int,
+    page_token: str,
+    tag: str,
+    domain: str,
+    state: int,
+    name: str,
+    etag: str,
+    paths: list[str],
+    query: str,
+    fmt: int,
+) -> None:
+    registry = stubs.registry
+    await outcome(
+        registry.ListAgents(
+            registry_service_pb2.ListAgentsRequest(
+                page_size=page_size, page_token=page_token, tag=tag, domain=domain, state=state
+            )
+        )
+    )
+    await outcome(registry.GetAgent(registry_service_pb2.GetAgentRequest(name=name)))
+    update = registry_service_pb2.UpdateAgentRequest(
+        agent=agent_pb2.Agent(name=name, etag=etag, description=query)
+    )
+    update.update_mask.paths.extend(paths)
+    await outcome(registry.UpdateAgent(update))
+    await outcome(registry.SetAgentEnabled(registry_service_pb2.SetAgentEnabledRequest(name=name, etag=etag)))
+    await outcome(
+        registry.SearchAgents(registry_service_pb2.SearchAgentsRequest(query=query, last_agent=name))
+    )
+    await outcome(registry.ExportRegistry(registry_service_pb2.ExportRegistryRequest(format=fmt)))
+
+
+@FUZZ
+@given(
+    user_id=text,
+    metadata=st.dictionaries(text, text, max_size=4),
+    role=int32,
+    content=text,
+    agent_name=text,
+    query=text,
+    response=text,
+    duration=int64,
+    error=text,
+    success=st.booleans(),
+)
+async def test_session_writes_store_exactly_what_they_accept(
+    stubs: Stubs,
+    user_id: str,
+    metadata: dict[str, str],
+    role: int,
+    content: str,
+    agent_name: str,
+    query: str,
+    response: str,
+    duration: int,
+    error: str,
+    success: bool,
+) -> None:
+    sessions = stubs.sessions
+    code, created = await outcome(
+        sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id=user_id, metadata=metadata))
+    )
+    session_id = created.session.session_id if code is grpc.StatusCode.OK else "fuzzsession"  # type: ignore[union-attr]
+    if code is grpc.StatusCode.OK:
+        stored = (
+            await sessions.GetSession(session_service_pb2.GetSessionRequest(session_id=session_id))
+        ).session
+        assert stored.user_id == user_id and dict(stored.metadata) == metadata
+    code, appended = await outcome(
+        sessions.AppendHistory(
+            session_service_pb2.AppendHistoryRequest(
+                session_id=session_id, role=role, content=content, agent_name=agent_name
+            )
+        )
+    )
+    invocation = session_pb2.Invocation(
+        agent_name=agent_name,
+        query=query,
+        response=response,
+        success=success,
+        duration_ms=duration,
+        error=error,
+    )
+    recorded_code, _ = await outcome(
+        sessions.RecordInvocation(
+            session_service_pb2.RecordInvocationRequest(session_id=session_id, invocation=invocation)
+        )
+    )
+    if code is grpc.StatusCode.OK or recorded_code is grpc.StatusCode.OK:
+        stored = (
+            await sessions.GetSession(session_service_pb2.GetSessionRequest(session_id=session_id))
+        ).session
+        if code is grpc.StatusCode.OK:
+            assert stored.history[appended.entry.seq - 1].content == content  # type: ignore[union-attr]
+        if recorded_code is grpc.StatusCode.OK:
+            got = stored.invocations[-1]
+            assert (got.query, got.response, got.error, got.duration_ms) == (query, response, error, duration)
+
+
+@FUZZ
+@given(
+    page_size=int32,
+    page_token=text,
+    user_id=text,
+    status=int32,
+    start=timestamps,
+    end=timestamps,
+    session_id=text,
+    history_size=int32,
+    history_token=text,
+)
+async def test_session_reads(
+    stubs: Stubs,
+    page_size: int,
+    page_token: str,
+    user_id: str,
+    status: int,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    session_id: str,
+    history_size: int,
+    history_token: str,
+) -> None:
+    sessions = stubs.sessions
+    request = session_service_pb2.ListSessionsRequest(
+        page_size=page_size, page_token=page_token, user_id=user_id, status=status
+    )
+    request.create_time_start.seconds, request.create_time_start.nanos = start
+    request.update_time_end.seconds, request.update_time_end.nanos = end
+    await outcome(sessions.ListSessions(request))
+    await outcome(
+        sessions.GetSession(
+            session_service_pb2.GetSessionRequest(
+                session_id=session_id, history_page_size=history_size, history_page_token=history_token
+            )
+        )
+    )
+    stats = session_service_pb2.GetSessionStatsRequest(user_id=user_id)
+    stats.start_time.seconds, stats.start_time.nanos = start
+    await outcome(sessions.GetSessionStats(stats))
+    await outcome(
+        sessions.UpdateSessionStatus(
+            session_service_pb2.UpdateSessionStatusRequest(session_id=session_id, status=status)
+        )
+    )
+    await outcome(sessions.ExportSession(session_service_pb2.ExportSessionRequest(session_id=session_id)))
+
+
+@FUZZ
+@given(query=text, session_id=text, user_id=text)
+async def test_routing_fields(stubs: Stubs, query: str, session_id: str, user_id: str) -> None:
+    router = stubs.router
+    await outcome(
+        router.Route(router_service_pb2.RouteRequest(query=query, session_id=session_id, user_id=user_id))
+    )
+    code, events = await outcome(
+        router.RouteAndInvoke(
+            router_service_pb2.RouteAndInvokeRequest(
+                query=query, session_id=session_id, user_id=user_id or "fuzzer"
+            )
+        )
+    )
+    if code is grpc.StatusCode.OK:
+        assert events[-1].WhichOneof("event") == "completed"  # type: ignore[index]
+
+
+async def test_oversized_messages_are_refused(start: StartServer) -> None:
+    server = await start(max_message_bytes=64 * 1024)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        sessions = session_service_pb2_grpc.SessionServiceStub(channel)
+        created = await sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await sessions.AppendHistory(
+                session_service_pb2.AppendHistoryRequest(
+                    session_id=created.session.session_id, role=session_pb2.ROLE_USER, content="x" * 100_000
+                )
+            )
+        assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+        stored = await sessions.GetSession(
+            session_service_pb2.GetSessionRequest(session_id=created.session.session_id)
+        )
+        assert stored.session.history_count == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(content=st.binary(max_size=4000))
+def test_arbitrary_registry_file_bytes_load_or_are_kept_aside(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes
+) -> None:
+    data_dir = tmp_path_factory.mktemp("registry")
+    (data_dir / "registry_config.json").write_bytes(content)
+    loaded = FileStore(data_dir, DEFAULTS_FILE).load()
+    if loaded.source is LoadSource.PRIMARY:
+        assert (data_dir / "registry_config.json").read_bytes() == content
+    else:
+        assert loaded.source is LoadSource.DEFAULTS and [p.read_bytes() for p in loaded.set_aside] == [
+            content
+        ]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    document=json_values
+    | st.fixed_dictionaries({"agents": st.dictionaries(st.text(max_size=12), json_values, max_size=3)})
+)
+def test_arbitrary_documents_parse_or_raise_document_error(document: object) -> None:
+    with contextlib.suppress(DocumentError):
+        parse_document(json.loads(json.dumps(document)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(content=st.binary(min_size=1, max_size=8192))
+def test_arbitrary_database_bytes_are_kept_aside_never_overwritten(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes
+) -> None:
+    data_dir = tmp_path_factory.mktemp("sessions")
+    path = data_dir / "sessions.db"
+    path.write_bytes(content)
+
+    async def open_and_use() -> None:
+        store = await SqliteSessionStore(path).open()
+        try:
+            await store.create_session("alice", {})
+        finally:
+            await store.close()
+
+    asyncio.run(open_and_use())
+    kept = sorted(
+        p for p in data_dir.iterdir() if p.name.startswith("sessions.db.corrupt-") and "-" not in p.name[-4:]
+    )
+    assert [p.read_bytes() for p in kept] == [content]
+
+
+async def test_garbage_database_is_reported_and_the_server_serves(
+    start: StartServer, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (data_dir / "sessions.db").write_bytes(b"this is not a database, but it might be someone's data" * 100)
+    server = await start()
+    assert (
+        "is not a readable SQLite database" in caplog.text
+        and "kept it as sessions.db.corrupt-" in caplog.text
+    )
+    [kept] = [p for p in data_dir.iterdir() if p.name.startswith("sessions.db.corrupt-")]
+    assert kept.read_bytes().startswith(b"this is not a database")
+    assert (await server.sessions.create_session("alice", {})).user_id == "alice"
