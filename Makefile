@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos docker clean bench
+.PHONY: install run test lint protos docker clean bench soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -43,3 +43,7 @@ clean:
 
 bench: $(STAMP) ## measure every performance figure of DESIGN.md; prints one JSON document (about a minute)
 	@$(BIN)/python -m bench.run
+
+SOAK_ARGS ?= --duration 300
+soak: $(STAMP) ## crash soak: mixed load while the server is kill -9ed every few seconds; prints a JSON summary (SOAK_ARGS="--duration 1800")
+	@$(BIN)/python -m bench.soak $(SOAK_ARGS)

@@ -55,6 +55,12 @@ class Child:
         kib = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
         return kib / 1024
 
+    def kill(self) -> None:
+        """kill -9: no chance to flush or clean up."""
+        self.process.kill()
+        self.process.wait()
+        self._log.close()
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -66,21 +72,20 @@ class Child:
         self.log_path.unlink(missing_ok=True)
 
 
-def start_server(data_dir: Path, *extra: str) -> Child:
-    """The registry server over `data_dir` on a free port, logging at INFO as in production."""
-    return Child(
-        [
-            "-m",
-            "registry_server",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-            "--defaults-file",
-            str(data_dir / "none.yaml"),
-            *extra,
-        ]
-    )
+def start_server(data_dir: Path, *extra: str, port: int = 0) -> Child:
+    """The registry server over `data_dir` (on a free port by default), logging at INFO as in production."""
+    defaults = data_dir / "none.yaml"
+    args = [
+        "-m",
+        "registry_server",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--defaults-file",
+        str(defaults),
+    ]
+    return Child([*args, *extra])
 
 
 def start_echo_server() -> Child:
