@@ -61,3 +61,17 @@ def test_tls_flags_go_together() -> None:
             parse_config(argv, {})
     config = parse_config(["--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem"], {})
     assert (str(config.tls_cert_file), str(config.tls_client_ca_file)) == ("c.pem", "ca.pem")
+
+
+async def test_health_probe_speaks_mutual_tls(start: StartServer, pki: dict) -> None:
+    import asyncio
+
+    from registry_server.healthcheck import check
+
+    server = await start(
+        tls_cert_file=pki["server"].cert, tls_key_file=pki["server"].key, tls_client_ca_file=pki["ca"]
+    )
+    target = f"127.0.0.1:{server.port}"
+    tls = (pki["ca"], pki["client"].cert, pki["client"].key)
+    assert await asyncio.to_thread(check, target, "", 3.0, tls)
+    assert not await asyncio.to_thread(check, target, "", 3.0, (pki["ca"], None, None))
