@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from registry_server.log_output import BufferedStreamHandler
 from registry_server.routing.config import RoutingConfig, load_routing_config
@@ -64,192 +65,150 @@ class ServerConfig:
         return self.defaults_file or self.data_dir / DEFAULTS_FILE_NAME
 
 
-def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    def env(name: str, default: str | None) -> str | None:
-        return environ.get(ENV_PREFIX + name, default)
+@dataclass(frozen=True)
+class Flag:
+    """One setting: its flag, the ServerConfig field it sets, how to read it, and its help."""
 
+    name: str
+    field: str
+    type: Callable[[str], Any]
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def variable(self) -> str:
+        """Its environment variable: AGENT_REGISTRY_ and the flag in upper case."""
+        return ENV_PREFIX + self.name.removeprefix("--").upper().replace("-", "_")
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+FLAGS = (
+    Flag("--host", "host", str, "address to listen on"),
+    Flag("--port", "port", int, "port; 0 picks a free one"),
+    Flag("--data-dir", "data_dir", Path, "directory of registry_config.json and sessions.db"),
+    Flag(
+        "--defaults-file",
+        "defaults_file",
+        Path,
+        "agents to start with when there is no registry file; default <data-dir>/default_registry.yaml",
+    ),
+    Flag("--log-level", "log_level", str.upper, "logging level", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    Flag("--shutdown-grace", "shutdown_grace_s", float, "seconds in-flight RPCs get to finish on SIGTERM"),
+    Flag(
+        "--session-retention-days",
+        "session_retention_days",
+        float,
+        "completed and abandoned sessions are purged this long after their last update",
+    ),
+    Flag("--retention-interval", "retention_interval_s", float, "seconds between background purges"),
+    Flag(
+        "--max-content-bytes", "max_content_bytes", int, "largest history content, query or response accepted"
+    ),
+    Flag(
+        "--sqlite-busy-timeout-ms",
+        "sqlite_busy_timeout_ms",
+        int,
+        "how long SQLite waits for a lock before the 100/200/400 ms retries",
+    ),
+    Flag(
+        "--routing-config",
+        "routing_config_file",
+        Path,
+        "YAML file of routing settings (weights, thresholds, model, deadlines)",
+    ),
+    Flag(
+        "--gemini-model",
+        "gemini_model",
+        str,
+        "Gemini model for stage 2; the key comes from GOOGLE_API_KEY or GEMINI_API_KEY",
+    ),
+    Flag("--gemini-base-url", "gemini_base_url", str, "Gemini API endpoint, for proxies and tests"),
+    Flag(
+        "--stage2-timeout",
+        "stage2_timeout_s",
+        float,
+        "seconds Gemini gets before the offline selector decides",
+    ),
+    Flag("--agent-timeout", "agent_timeout_s", float, "seconds each invoked agent gets"),
+    Flag(
+        "--auth-config", "auth_config_file", Path, "YAML file of bearer tokens (SHA-256 only) and their roles"
+    ),
+    Flag(
+        "--allow-unauthenticated",
+        "allow_unauthenticated",
+        _truthy,
+        "listen on a non-loopback address without an auth config (true/false)",
+    ),
+    Flag(
+        "--tls-cert",
+        "tls_cert_file",
+        Path,
+        "PEM certificate chain; with --tls-key the server speaks TLS only",
+    ),
+    Flag("--tls-key", "tls_key_file", Path, "PEM private key of --tls-cert"),
+    Flag(
+        "--tls-client-ca",
+        "tls_client_ca_file",
+        Path,
+        "PEM CA bundle; clients must present a certificate it signed (mTLS)",
+    ),
+    Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+)
+
+
+def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m registry_server",
-        description="Agent Registry gRPC server. Every flag can also be set as AGENT_REGISTRY_<FLAG>.",
+        description="Agent Registry gRPC server. Each flag can also be set by its AGENT_REGISTRY_* variable.",
     )
-    parser.add_argument(
-        "--host", default=env("HOST", "127.0.0.1"), help="address to listen on (AGENT_REGISTRY_HOST)"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=int(env("PORT", "8003") or 8003),
-        help="port; 0 picks a free one (AGENT_REGISTRY_PORT)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(env("DATA_DIR", "data") or "data"),
-        help="directory of registry_config.json and sessions.db (AGENT_REGISTRY_DATA_DIR)",
-    )
-    parser.add_argument(
-        "--defaults-file",
-        type=Path,
-        default=env("DEFAULTS_FILE", None),
-        help="agents to start with when there is no registry file; default <data-dir>/default_registry.yaml "
-        "(AGENT_REGISTRY_DEFAULTS_FILE)",
-    )
-    parser.add_argument(
-        "--log-level",
-        default=env("LOG_LEVEL", "INFO"),
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging level (AGENT_REGISTRY_LOG_LEVEL)",
-    )
-    parser.add_argument(
-        "--shutdown-grace",
-        type=float,
-        default=float(env("SHUTDOWN_GRACE", "5") or 5),
-        help="seconds in-flight RPCs get to finish on SIGTERM (AGENT_REGISTRY_SHUTDOWN_GRACE)",
-    )
-    parser.add_argument(
-        "--session-retention-days",
-        type=float,
-        default=float(env("SESSION_RETENTION_DAYS", "7") or 7),
-        help="completed and abandoned sessions are purged this long after their last update "
-        "(AGENT_REGISTRY_SESSION_RETENTION_DAYS)",
-    )
-    parser.add_argument(
-        "--retention-interval",
-        type=float,
-        default=float(env("RETENTION_INTERVAL", "3600") or 3600),
-        help="seconds between background purges (AGENT_REGISTRY_RETENTION_INTERVAL)",
-    )
-    parser.add_argument(
-        "--max-content-bytes",
-        type=int,
-        default=int(env("MAX_CONTENT_BYTES", str(256 * 1024)) or 0),
-        help="largest history content, query or response accepted (AGENT_REGISTRY_MAX_CONTENT_BYTES)",
-    )
-    parser.add_argument(
-        "--sqlite-busy-timeout-ms",
-        type=int,
-        default=int(env("SQLITE_BUSY_TIMEOUT_MS", "1000") or 0),
-        help="how long SQLite waits for a lock before the 100/200/400 ms retries "
-        "(AGENT_REGISTRY_SQLITE_BUSY_TIMEOUT_MS)",
-    )
-    parser.add_argument(
-        "--routing-config",
-        type=Path,
-        default=env("ROUTING_CONFIG", None),
-        help="YAML file of routing settings: weights, context_boost, min_score, top_k, multi_agent_margin, "
-        "gemini_model, stage2_timeout_s, agent_timeout_s, max_query_chars (AGENT_REGISTRY_ROUTING_CONFIG)",
-    )
-    parser.add_argument(
-        "--gemini-model",
-        default=env("GEMINI_MODEL", None),
-        help="Gemini model for stage 2 (AGENT_REGISTRY_GEMINI_MODEL); the key comes from GOOGLE_API_KEY or "
-        "GEMINI_API_KEY, and without one the offline selector decides",
-    )
-    parser.add_argument(
-        "--gemini-base-url",
-        default=env("GEMINI_BASE_URL", None),
-        help="Gemini API endpoint, for proxies and tests (AGENT_REGISTRY_GEMINI_BASE_URL)",
-    )
-    parser.add_argument(
-        "--stage2-timeout",
-        type=float,
-        default=_optional_float(env("STAGE2_TIMEOUT", None)),
-        help="seconds Gemini gets before the offline selector decides; default 3 "
-        "(AGENT_REGISTRY_STAGE2_TIMEOUT)",
-    )
-    parser.add_argument(
-        "--agent-timeout",
-        type=float,
-        default=_optional_float(env("AGENT_TIMEOUT", None)),
-        help="seconds each invoked agent gets; default 30 (AGENT_REGISTRY_AGENT_TIMEOUT)",
-    )
-    parser.add_argument(
-        "--auth-config",
-        type=Path,
-        default=env("AUTH_CONFIG", None),
-        help="YAML file of bearer tokens (SHA-256 only) and their roles; without it every caller is trusted "
-        "(AGENT_REGISTRY_AUTH_CONFIG)",
-    )
-    parser.add_argument(
-        "--allow-unauthenticated",
-        action="store_true",
-        default=(env("ALLOW_UNAUTHENTICATED", "") or "").lower() in {"1", "true", "yes"},
-        help="listen on a non-loopback address without an auth config (AGENT_REGISTRY_ALLOW_UNAUTHENTICATED)",
-    )
-    parser.add_argument(
-        "--tls-cert",
-        type=Path,
-        default=env("TLS_CERT", None),
-        help="PEM certificate chain; with --tls-key the server speaks TLS only (AGENT_REGISTRY_TLS_CERT)",
-    )
-    parser.add_argument(
-        "--tls-key",
-        type=Path,
-        default=env("TLS_KEY", None),
-        help="PEM private key of --tls-cert (AGENT_REGISTRY_TLS_KEY)",
-    )
-    parser.add_argument(
-        "--tls-client-ca",
-        type=Path,
-        default=env("TLS_CLIENT_CA", None),
-        help="PEM CA bundle; clients must present a certificate it signed (mTLS) "
-        "(AGENT_REGISTRY_TLS_CLIENT_CA)",
-    )
-    parser.add_argument(
-        "--max-message-bytes",
-        type=int,
-        default=int(env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024)) or 0),
-        help="largest request accepted, in bytes; default 4 MiB (AGENT_REGISTRY_MAX_MESSAGE_BYTES)",
-    )
+    defaults = ServerConfig()
+    for flag in FLAGS:
+        default = getattr(defaults, flag.field)
+        # argparse converts a string default with `type`, so a bad variable is reported like a bad flag.
+        options: dict[str, Any] = {
+            "dest": flag.field,
+            "type": flag.type,
+            "choices": flag.choices,
+            "default": environ.get(flag.variable, default),
+        }
+        options["metavar"] = flag.name.removeprefix("--").upper().replace("-", "_")
+        if flag.type is _truthy:
+            options.update(nargs="?", const=True, metavar="true|false")
+        shown = "" if default in (None, "") else f"; default {default}"
+        parser.add_argument(flag.name, help=f"{flag.help}{shown} ({flag.variable})", **options)
     return parser
-
-
-def _optional_float(value: str | None) -> float | None:
-    return float(value) if value else None
 
 
 def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> ServerConfig:
     """Builds the configuration; flags win over environment variables, which win over defaults."""
-    args = _parser(environ).parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        raise SystemExit(f"--port must be 0-65535, got {args.port}")
-    if args.session_retention_days <= 0 or args.retention_interval <= 0:
-        raise SystemExit("--session-retention-days and --retention-interval must be positive")
-    if bool(args.tls_cert) != bool(args.tls_key):
-        raise SystemExit("--tls-cert and --tls-key go together")
-    if args.tls_client_ca and not args.tls_cert:
-        raise SystemExit(
-            "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
-        )
-    if args.max_message_bytes < 1024:
-        raise SystemExit("--max-message-bytes must be at least 1024")
-    if args.max_content_bytes < 1 or args.sqlite_busy_timeout_ms < 0:
-        raise SystemExit("--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative")
-    return ServerConfig(
-        host=args.host,
-        port=args.port,
-        data_dir=args.data_dir,
-        defaults_file=Path(args.defaults_file) if args.defaults_file else None,
-        log_level=args.log_level,
-        shutdown_grace_s=args.shutdown_grace,
-        session_retention_days=args.session_retention_days,
-        retention_interval_s=args.retention_interval,
-        max_content_bytes=args.max_content_bytes,
-        sqlite_busy_timeout_ms=args.sqlite_busy_timeout_ms,
-        routing_config_file=args.routing_config,
-        gemini_model=args.gemini_model,
-        gemini_base_url=args.gemini_base_url,
-        stage2_timeout_s=args.stage2_timeout,
-        agent_timeout_s=args.agent_timeout,
-        gemini_api_key=environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY") or "",
-        auth_config_file=args.auth_config,
-        allow_unauthenticated=args.allow_unauthenticated,
-        tls_cert_file=args.tls_cert,
-        tls_key_file=args.tls_key,
-        tls_client_ca_file=args.tls_client_ca,
-        max_message_bytes=args.max_message_bytes,
+    values = vars(_parser(environ).parse_args(argv))
+    config = ServerConfig(
+        **values, gemini_api_key=environ.get("GOOGLE_API_KEY") or environ.get("GEMINI_API_KEY") or ""
     )
+    problem = _problem(config)
+    if problem:
+        raise SystemExit(problem)
+    return config
+
+
+def _problem(config: ServerConfig) -> str | None:
+    """What makes the configuration unusable, or None."""
+    if not 0 <= config.port <= 65535:
+        return f"--port must be 0-65535, got {config.port}"
+    if config.session_retention_days <= 0 or config.retention_interval_s <= 0:
+        return "--session-retention-days and --retention-interval must be positive"
+    if bool(config.tls_cert_file) != bool(config.tls_key_file):
+        return "--tls-cert and --tls-key go together"
+    if config.tls_client_ca_file and not config.tls_cert_file:
+        return "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
+    if config.max_message_bytes < 1024:
+        return "--max-message-bytes must be at least 1024"
+    if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
+        return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
+    return None
 
 
 def configure_logging(level: str) -> logging.Handler:

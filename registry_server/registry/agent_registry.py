@@ -7,10 +7,10 @@ import bisect
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, RegisteredAgent
+from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import (
     AlreadyExistsError,
     EtagMismatchError,
@@ -66,15 +66,10 @@ class AgentPage:
 AgentListener = Callable[[str, RegisteredAgent | None], None]
 
 
-def utc_now() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
-
-
 class AgentRegistry:
     """The registered agents. Reads are lock-free; mutations are serialised and durable before visible."""
 
-    def __init__(self, store: FileStore, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: FileStore, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}

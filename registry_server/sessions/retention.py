@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import StorageUnavailableError
 from registry_server.sessions.store import SessionStore
 
 log = logging.getLogger(__name__)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class RetentionTask:
@@ -26,7 +22,7 @@ class RetentionTask:
         store: SessionStore,
         retention: timedelta,
         interval: timedelta,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self._store = store
         self._retention = retention

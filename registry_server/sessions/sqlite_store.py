@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import InvalidStateError, NotFoundError
 from registry_server.domain.session import (
     AgentStats,
@@ -58,10 +59,6 @@ def from_micros(micros: int) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, UTC)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class SqliteSessionStore:
     """Sessions in `<data-dir>/sessions.db`. Writes are durable (WAL, synchronous=FULL) when they return."""
 
@@ -72,7 +69,7 @@ class SqliteSessionStore:
         busy_timeout_ms: int = 1000,
         retry_delays: Sequence[float] = LOCK_RETRY_DELAYS_S,
         readers: int = 2,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self.path = path
         self._busy_timeout_ms = busy_timeout_ms

@@ -21,6 +21,8 @@ class ServiceClient:
     client certificate).
     """
 
+    stub_type: Callable[[aio.Channel], Any]  # the generated stub class of the client's service
+
     def __init__(
         self,
         target: str = DEFAULT_TARGET,
@@ -34,6 +36,7 @@ class ServiceClient:
         self._channel = channel or open_channel(target, tls=tls)
         self._timeout = timeout
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.stub = self.stub_type(self._channel)
 
     async def __aenter__(self) -> Self:
         return self

@@ -6,10 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 from google.protobuf import field_mask_pb2
-from grpc import aio
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
@@ -19,17 +17,8 @@ from agentregistry.v1 import registry_service_pb2 as pb
 class RegistryClient(ServiceClient):
     """Manages the agents of an Agent Registry server. Use as `async with RegistryClient(target) as c:`."""
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        channel: aio.Channel | None = None,
-        token: str = "",
-        tls: TlsOptions | None = None,
-    ) -> None:
-        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
-        self.stub = registry_service_pb2_grpc.RegistryServiceStub(self._channel)
+    stub_type = registry_service_pb2_grpc.RegistryServiceStub
+    stub: registry_service_pb2_grpc.RegistryServiceStub
 
     async def list_agents(
         self,

@@ -19,6 +19,9 @@ DEFAULT_TURN_TIMEOUT_S = 120.0
 class RouterClient(ServiceClient):
     """Routes user turns. Use as `async with RouterClient(target) as router:`."""
 
+    stub_type = router_service_pb2_grpc.RouterServiceStub
+    stub: router_service_pb2_grpc.RouterServiceStub
+
     def __init__(
         self,
         target: str = DEFAULT_TARGET,
@@ -29,9 +32,9 @@ class RouterClient(ServiceClient):
         token: str = "",
         tls: TlsOptions | None = None,
     ) -> None:
+        """`turn_timeout` bounds a whole RouteAndInvoke stream; `timeout` each unary call."""
         super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
         self._turn_timeout = turn_timeout
-        self.stub = router_service_pb2_grpc.RouterServiceStub(self._channel)
 
     async def route(self, query: str, *, session_id: str = "", user_id: str = "") -> RoutingDecision:
         """Which agents would answer `query`, without running them."""

@@ -8,10 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from grpc import aio
-
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -29,17 +26,8 @@ from agentregistry.v1 import session_service_pb2_grpc
 class SessionClient(ServiceClient):
     """Reads and writes users' sessions. Use as `async with SessionClient(target) as sessions:`."""
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        channel: aio.Channel | None = None,
-        token: str = "",
-        tls: TlsOptions | None = None,
-    ) -> None:
-        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
-        self.stub = session_service_pb2_grpc.SessionServiceStub(self._channel)
+    stub_type = session_service_pb2_grpc.SessionServiceStub
+    stub: session_service_pb2_grpc.SessionServiceStub
 
     async def create_session(self, user_id: str, metadata: Mapping[str, str] | None = None) -> Session:
         """Creates an ACTIVE session for `user_id`."""
