@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class CapabilityKind(enum.Enum):
@@ -88,4 +88,3 @@ class TurnCompleted:
 
     combined_response: str
     session_id: str
-    results: tuple[AgentResult, ...] = field(default=())

@@ -52,8 +52,7 @@ class TurnRunner:
         primary = next((name for name in decision.selected_agents if results[name].success), "")
         if primary:
             await self._sessions.set_last_agent(session_id, primary, query, combined)
-        ordered = tuple(results[name] for name in decision.selected_agents)
-        yield TurnCompleted(combined, session_id, ordered)
+        yield TurnCompleted(combined, session_id)
 
     async def _session_context(self, session_id: str, user_id: str) -> SessionContext:
         """The given session's context (created when no session_id is given)."""
