@@ -391,3 +391,24 @@ async def test_garbage_database_is_reported_and_the_server_serves(
     [kept] = [p for p in data_dir.iterdir() if p.name.startswith("sessions.db.corrupt-")]
     assert kept.read_bytes().startswith(b"this is not a database")
     assert (await server.sessions.create_session("alice", {})).user_id == "alice"
+
+
+@FUZZ
+@given(batch_names=st.lists(names, max_size=4), name=text, etag=text, session_id=text)
+async def test_batch_delete_and_reload_fields(
+    stubs: Stubs, batch_names: list[str], name: str, etag: str, session_id: str
+) -> None:
+    factory = agent_pb2.AgentFactory(module="tests.fake_agents", function="create_echo_agent")
+    batch = [agent_pb2.Agent(name=agent_name, factory=factory) for agent_name in batch_names]
+    code, _ = await outcome(
+        stubs.registry.BatchRegisterAgents(registry_service_pb2.BatchRegisterAgentsRequest(agents=batch))
+    )
+    if code is grpc.StatusCode.OK:
+        for agent_name in batch_names:
+            await stubs.registry.GetAgent(registry_service_pb2.GetAgentRequest(name=agent_name))
+    await outcome(stubs.registry.ReloadAgent(registry_service_pb2.ReloadAgentRequest(name=name)))
+    await outcome(stubs.registry.DeleteAgent(registry_service_pb2.DeleteAgentRequest(name=name, etag=etag)))
+    await outcome(
+        stubs.sessions.DeleteSession(session_service_pb2.DeleteSessionRequest(session_id=session_id))
+    )
+    await outcome(stubs.sessions.PurgeExpiredSessions(session_service_pb2.PurgeExpiredSessionsRequest()))
