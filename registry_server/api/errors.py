@@ -49,8 +49,3 @@ def status_for(error: RegistryError) -> grpc.Status:
         )
         status.details.append(detail)
     return rpc_status.to_status(status)
-
-
-def invalid_argument(field: str, description: str) -> ValidationError:
-    """A ValidationError for one field, for checks that only the protobuf layer can make."""
-    return ValidationError.single(field, description)

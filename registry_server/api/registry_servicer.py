@@ -16,8 +16,8 @@ from registry_server.api.agent_messages import (
     spec_from_proto,
     state_from_proto,
 )
-from registry_server.api.errors import invalid_argument
 from registry_server.api.routing_messages import candidates_to_proto
+from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
@@ -75,7 +75,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
     ) -> pb.BatchRegisterAgentsResponse:
         if len(request.agents) > MAX_BATCH:
-            raise invalid_argument(
+            raise ValidationError.single(
                 "agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch"
             )
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]

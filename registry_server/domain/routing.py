@@ -30,7 +30,6 @@ class Candidate:
     agent_name: str
     score: float
     reasons: tuple[str, ...]
-    priority: int = 0
     # Positions (in the normalised query's words) where a domain or entity term of this agent appears.
     subject_mentions: tuple[int, ...] = ()
 

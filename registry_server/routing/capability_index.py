@@ -205,10 +205,7 @@ class CapabilityIndex:
                 )
         if boosted:
             reasons.append(f"last agent of the session (+{config.context_boost:g})")
-        priority = capabilities.priority
-        return Candidate(
-            name, score, tuple(reasons), priority, tuple(sorted(set(subject_positions.get(name, ()))))
-        )
+        return Candidate(name, score, tuple(reasons), tuple(sorted(set(subject_positions.get(name, ())))))
 
 
 def _rounded(score: float) -> float:
