@@ -71,6 +71,14 @@ async def violations_of(call: Awaitable[object]) -> dict[str, str]:
             "agent.capabilities.entities[0]",
         ),
         (Agent("ok_agent", ECHO, capabilities=Capabilities(priority=-1)), "agent.capabilities.priority"),
+        (
+            Agent("ok_agent", ECHO, capabilities=Capabilities(examples=tuple(f"e{i}" for i in range(51)))),
+            "agent.capabilities.examples",
+        ),
+        (
+            Agent("ok_agent", ECHO, capabilities=Capabilities(examples=("x" * 513,))),
+            "agent.capabilities.examples[0]",
+        ),
         (Agent("ok_agent", ECHO, tags=("bad tag",)), "agent.tags[0]"),
         (Agent("ok_agent", ECHO, tags=tuple(f"t{i}" for i in range(33))), "agent.tags"),
     ],

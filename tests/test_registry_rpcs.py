@@ -23,6 +23,7 @@ def security_agent(name: str = "security_agent", **overrides: object) -> Agent:
             entities=("vulnerability", "policy", "certificate"),
             keywords=("cve",),
             priority=15,
+            examples=("scan the payments service for vulnerabilities", "is our TLS certificate expiring?"),
         ),
         "tags": ("production", "security"),
     }

@@ -31,6 +31,7 @@ class Capabilities:
     entities: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     priority: int = 0
+    examples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ MAX_TAGS = 32
 MAX_MODULE_CHARS = 256
 MAX_KWARGS_BYTES = 16 * 1024
 MAX_PRIORITY = 1000
-CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords")
+TERM_LISTS = ("domains", "operations", "entities", "keywords")
+# Every list of AgentCapabilities; examples are sample requests, so they are longer and fewer than terms.
+CAPABILITY_LISTS = (*TERM_LISTS, "examples")
+MAX_EXAMPLES = 50
+MAX_EXAMPLE_CHARS = 512
 
 
 def validate_name(name: str, field: str = "name") -> None:
@@ -90,18 +94,18 @@ def _factory_violations(spec: AgentSpec, prefix: str) -> list[FieldViolation]:
     return violations
 
 
-def _normalise_terms(terms: tuple[str, ...], field: str) -> tuple[tuple[str, ...], list[FieldViolation]]:
+def _normalise_terms(
+    terms: tuple[str, ...], field: str, max_items: int = MAX_TERMS, max_chars: int = MAX_TERM_CHARS
+) -> tuple[tuple[str, ...], list[FieldViolation]]:
     violations = []
-    if len(terms) > MAX_TERMS:
-        violations.append(FieldViolation(field, f"has {len(terms)} terms; at most {MAX_TERMS} are allowed"))
+    if len(terms) > max_items:
+        violations.append(FieldViolation(field, f"has {len(terms)} entries; at most {max_items} are allowed"))
     cleaned: dict[str, None] = {}
     for index, term in enumerate(terms):
         stripped = " ".join(term.split())
-        if not stripped or len(stripped) > MAX_TERM_CHARS:
+        if not stripped or len(stripped) > max_chars:
             violations.append(
-                FieldViolation(
-                    f"{field}[{index}]", f"must be 1-{MAX_TERM_CHARS} characters, got {len(stripped)}"
-                )
+                FieldViolation(f"{field}[{index}]", f"must be 1-{max_chars} characters, got {len(stripped)}")
             )
         cleaned.setdefault(stripped, None)
     return tuple(cleaned), violations
@@ -112,9 +116,13 @@ def _normalise_capabilities(
 ) -> tuple[Capabilities, list[FieldViolation]]:
     violations: list[FieldViolation] = []
     lists: dict[str, tuple[str, ...]] = {}
-    for list_name in CAPABILITY_LISTS:
+    for list_name in TERM_LISTS:
         lists[list_name], found = _normalise_terms(getattr(capabilities, list_name), f"{prefix}.{list_name}")
         violations += found
+    lists["examples"], found = _normalise_terms(
+        capabilities.examples, f"{prefix}.examples", MAX_EXAMPLES, MAX_EXAMPLE_CHARS
+    )
+    violations += found
     if not 0 <= capabilities.priority <= MAX_PRIORITY:
         violations.append(
             FieldViolation(

@@ -11,7 +11,7 @@ from google.protobuf import json_format
 
 from agentregistry.v1 import agent_pb2
 
-CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords")
+CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords", "examples")
 
 
 class AgentState(enum.Enum):
@@ -47,6 +47,7 @@ class Capabilities:
     entities: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     priority: int = 0
+    examples: tuple[str, ...] = ()
 
     def to_proto(self) -> agent_pb2.AgentCapabilities:
         """The AgentCapabilities message."""

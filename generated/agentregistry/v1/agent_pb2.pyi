@@ -57,15 +57,17 @@ class AgentFactory(_message.Message):
     def __init__(self, module: _Optional[str] = ..., function: _Optional[str] = ..., kwargs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class AgentCapabilities(_message.Message):
-    __slots__ = ("domains", "operations", "entities", "keywords", "priority")
+    __slots__ = ("domains", "operations", "entities", "keywords", "priority", "examples")
     DOMAINS_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     ENTITIES_FIELD_NUMBER: _ClassVar[int]
     KEYWORDS_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     domains: _containers.RepeatedScalarFieldContainer[str]
     operations: _containers.RepeatedScalarFieldContainer[str]
     entities: _containers.RepeatedScalarFieldContainer[str]
     keywords: _containers.RepeatedScalarFieldContainer[str]
     priority: int
-    def __init__(self, domains: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[str]] = ..., entities: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., priority: _Optional[int] = ...) -> None: ...
+    examples: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, domains: _Optional[_Iterable[str]] = ..., operations: _Optional[_Iterable[str]] = ..., entities: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., priority: _Optional[int] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
