@@ -24,6 +24,7 @@ from agentregistry.v1 import (
 )
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
+from registry_server.api.request_decoding import RequestDecodingInterceptor
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
@@ -106,7 +107,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
     server = aio.server(
-        interceptors=[RpcInterceptor(authenticator)],
+        interceptors=[RequestDecodingInterceptor(), RpcInterceptor(authenticator)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(

@@ -9,7 +9,7 @@ from google.protobuf import json_format, struct_pb2
 from agentregistry.v1 import agent_pb2
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.errors import FieldViolation, ValidationError
-from registry_server.registry.validation import CAPABILITY_LISTS
+from registry_server.registry.validation import CAPABILITY_LISTS, NON_FINITE_PROBLEM
 
 _STATE_TO_PROTO = {
     AgentState.AVAILABLE: agent_pb2.AGENT_STATE_AVAILABLE,
@@ -90,7 +90,7 @@ def spec_from_proto(message: agent_pb2.Agent, field: str) -> AgentSpec:
     return AgentSpec(
         name=message.name,
         description=message.description,
-        factory=_factory_from_proto(message.factory),
+        factory=_factory_from_proto(message.factory, f"{field}.factory"),
         capabilities=_capabilities_from_proto(message.capabilities),
         tags=tuple(message.tags),
         enabled=message.enabled if message.HasField("enabled") else True,
@@ -113,7 +113,7 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
         if path == "factory":
             if not message.HasField("factory"):
                 raise ValidationError.single("agent.factory", "is in update_mask but not set")
-            changes[path] = _factory_from_proto(message.factory)
+            changes[path] = _factory_from_proto(message.factory, "agent.factory")
         elif path == "tags":
             changes[path] = tuple(message.tags)
         elif path in {"description", "enabled"}:
@@ -123,9 +123,11 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
     return changes
 
 
-def _factory_from_proto(message: agent_pb2.AgentFactory) -> FactoryRef:
+def _factory_from_proto(message: agent_pb2.AgentFactory, field: str) -> FactoryRef:
     return FactoryRef(
-        module=message.module, function=message.function, kwargs=_kwargs_from_struct(message.kwargs)
+        module=message.module,
+        function=message.function,
+        kwargs=_kwargs_from_struct(message.kwargs, f"{field}.kwargs"),
     )
 
 
@@ -135,9 +137,14 @@ def _capabilities_from_proto(message: agent_pb2.AgentCapabilities) -> Capabiliti
     )
 
 
-def _kwargs_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+def _kwargs_from_struct(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
     """Struct numbers are doubles; whole ones become int so factories get the types they expect."""
-    return _whole_numbers_as_int(json_format.MessageToDict(struct))
+    try:
+        kwargs = json_format.MessageToDict(struct)
+    except ValueError:  # the only Struct it cannot convert holds NaN or an infinity
+        raise ValidationError.single(field, NON_FINITE_PROBLEM) from None
+    converted: dict[str, Any] = _whole_numbers_as_int(kwargs)
+    return converted
 
 
 def _whole_numbers_as_int(value: Any) -> Any:
