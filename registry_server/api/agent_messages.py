@@ -15,7 +15,7 @@ _STATE_TO_PROTO = {
     AgentState.AVAILABLE: agent_pb2.AGENT_STATE_AVAILABLE,
     AgentState.UNAVAILABLE: agent_pb2.AGENT_STATE_UNAVAILABLE,
 }
-_STATE_FROM_PROTO = {proto: state for state, proto in _STATE_TO_PROTO.items()}
+_STATE_FROM_PROTO: dict[int, AgentState] = {proto: state for state, proto in _STATE_TO_PROTO.items()}
 _ALL_CAPABILITY_PATHS = [f"capabilities.{name}" for name in (*CAPABILITY_LISTS, "priority")]
 _MASK_ALIASES = {"capabilities": _ALL_CAPABILITY_PATHS, "priority": ["capabilities.priority"]}
 _MASK_PATHS = {"description", "factory", "tags", "enabled", *_ALL_CAPABILITY_PATHS}

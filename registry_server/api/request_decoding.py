@@ -12,7 +12,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -22,7 +22,10 @@ log = logging.getLogger("registry_server.rpc")
 
 MAX_LOGGED_CHARS = 200
 Deserializer = Callable[[bytes], Any]
-Behavior = Callable[[Any, aio.ServicerContext], Any]
+Behavior = Callable[..., Any]  # a unary or streaming behaviour: (request or iterator, context) -> ...
+# Generic in the type stubs only, hence the strings.
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Context: TypeAlias = "aio.ServicerContext[Any, Any]"
 
 
 @dataclass(frozen=True)
@@ -38,36 +41,40 @@ class RequestDecodingInterceptor(aio.ServerInterceptor):
 
     def __init__(self) -> None:
         # A method's handler never changes, so each is wrapped once, not on every call.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None:
             return handler
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method = handler_call_details.method
         cached = self._wrapped.get(method)
         if cached is None or cached[0] is not handler:
-            cached = self._wrapped[method] = (handler, _guard(method, handler))
+            guarded = _guard(method, handler, _tolerant(handler.request_deserializer))
+            cached = self._wrapped[method] = (handler, guarded)
         return cached[1]
 
 
-def _guard(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+def _guard(method: str, handler: Handler, deserializer: Deserializer) -> Handler:
     """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse."""
-    options = {
-        "request_deserializer": _tolerant(handler.request_deserializer),
-        "response_serializer": handler.response_serializer,
-    }
+    serializer = handler.response_serializer
     if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(_unary_request(method, handler.unary_unary), **options)
+        behavior = _unary_request(method, handler.unary_unary)
+        return grpc.unary_unary_rpc_method_handler(behavior, deserializer, serializer)
     if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(_unary_request(method, handler.unary_stream), **options)
+        behavior = _unary_request(method, handler.unary_stream)
+        return grpc.unary_stream_rpc_method_handler(behavior, deserializer, serializer)
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(_stream_request(method, handler.stream_unary), **options)
-    return grpc.stream_stream_rpc_method_handler(_stream_request(method, handler.stream_stream), **options)
+        behavior = _stream_request(method, handler.stream_unary)
+        return grpc.stream_unary_rpc_method_handler(behavior, deserializer, serializer)
+    if handler.stream_stream:
+        behavior = _stream_request(method, handler.stream_stream)
+        return grpc.stream_stream_rpc_method_handler(behavior, deserializer, serializer)
+    return handler
 
 
 def _tolerant(deserializer: Deserializer) -> Deserializer:
@@ -92,7 +99,7 @@ def _reason(error: str) -> str:
     return detail[:MAX_LOGGED_CHARS] or "malformed bytes"
 
 
-async def _refuse(method: str, request: UndecodableRequest, context: aio.ServicerContext) -> None:
+async def _refuse(method: str, request: UndecodableRequest, context: Context) -> None:
     """Logs the refusal as one bounded line and aborts the RPC with INVALID_ARGUMENT."""
     log.warning(
         "rpc %s code=INVALID_ARGUMENT peer=%s undecodable request: %s",
@@ -111,7 +118,7 @@ def _unary_request(method: str, behavior: Behavior) -> Behavior:
     """A one-request behaviour that refuses an undecodable request, keeping the kind grpc dispatches on."""
     if inspect.isasyncgenfunction(behavior):
 
-        async def streaming(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+        async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
             if isinstance(request, UndecodableRequest):
                 await _refuse(method, request, context)
             async for response in behavior(request, context):
@@ -119,7 +126,7 @@ def _unary_request(method: str, behavior: Behavior) -> Behavior:
 
         return streaming
 
-    async def single(request: Any, context: aio.ServicerContext) -> Any:
+    async def single(request: Any, context: Context) -> Any:
         if isinstance(request, UndecodableRequest):
             await _refuse(method, request, context)
         return await behavior(request, context)
@@ -130,7 +137,7 @@ def _unary_request(method: str, behavior: Behavior) -> Behavior:
 def _stream_request(method: str, behavior: Behavior) -> Behavior:
     """A request-streaming behaviour whose request iterator refuses an undecodable message."""
 
-    async def checked(requests: AsyncIterator[Any], context: aio.ServicerContext) -> AsyncIterator[Any]:
+    async def checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for request in requests:
             if isinstance(request, UndecodableRequest):
                 await _refuse(method, request, context)
@@ -138,13 +145,13 @@ def _stream_request(method: str, behavior: Behavior) -> Behavior:
 
     if inspect.isasyncgenfunction(behavior):
 
-        async def streaming(requests: AsyncIterator[Any], context: aio.ServicerContext) -> AsyncIterator[Any]:
+        async def streaming(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
             async for response in behavior(checked(requests, context), context):
                 yield response
 
         return streaming
 
-    async def single(requests: AsyncIterator[Any], context: aio.ServicerContext) -> Any:
+    async def single(requests: AsyncIterator[Any], context: Context) -> Any:
         return await behavior(checked(requests, context), context)
 
     return single
