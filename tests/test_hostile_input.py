@@ -527,6 +527,14 @@ async def test_forged_page_tokens_with_any_cursor_get_a_documented_code(stubs: S
                 session_service_pb2.GetSessionRequest(session_id=session_id, **{f"{kind}_page_token": token})
             )
         )
+    await stubs.sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
+    listed = await stubs.sessions.ListSessions(session_service_pb2.ListSessionsRequest(page_size=1))
+    genuine = json.loads(
+        base64.urlsafe_b64decode(listed.next_page_token + "=" * (-len(listed.next_page_token) % 4))
+    )
+    forged = json.dumps({"c": cursor, "f": genuine["f"]}).encode()
+    token = base64.urlsafe_b64encode(forged).decode()
+    await outcome(stubs.sessions.ListSessions(session_service_pb2.ListSessionsRequest(page_token=token)))
 
 
 SERVICE_METHODS = [

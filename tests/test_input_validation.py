@@ -68,6 +68,14 @@ async def refusal(call: Awaitable[object]) -> tuple[str, dict[str, str]]:
     return error.details() or "", violations
 
 
+def logged_refusals(caplog: pytest.LogCaptureFixture, method: str) -> int:
+    """How many log lines report `method` ending with INVALID_ARGUMENT."""
+    return sum(
+        f"/{method}" in record.getMessage() and "INVALID_ARGUMENT" in record.getMessage()
+        for record in caplog.records
+    )
+
+
 def agent(name: str = "ok_agent", **fields: object) -> agent_pb2.Agent:
     return agent_pb2.Agent(name=name, factory=fields.pop("factory", ECHO), **fields)  # type: ignore[arg-type]
 
@@ -195,8 +203,9 @@ async def test_user_ids_with_control_characters_are_refused(stubs: Stubs, charac
 
 @pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
 async def test_non_finite_kwargs_are_refused_and_nothing_is_stored(
-    stubs: Stubs, registry_file: Path, number: float
+    stubs: Stubs, registry_file: Path, caplog: pytest.LogCaptureFixture, number: float
 ) -> None:
+    caplog.set_level(logging.INFO)
     before = registry_file.read_bytes()
     factory = agent_pb2.AgentFactory(module="tests.fake_agents", function="create_echo_agent")
     factory.kwargs.update({"repeat": number, "nested": {"deep": [1, number]}})
@@ -206,6 +215,7 @@ async def test_non_finite_kwargs_are_refused_and_nothing_is_stored(
     update.update_mask.paths.append("factory")
     await refusal(stubs.registry.UpdateAgent(update))
     assert registry_file.read_bytes() == before
+    assert logged_refusals(caplog, "RegisterAgent") == 1 and logged_refusals(caplog, "UpdateAgent") == 1
 
 
 def forged_token(cursor: object, filters: dict[str, object]) -> str:
@@ -217,7 +227,10 @@ HUGE_CURSORS: list[object] = [2**64, -(2**64), 10**300, [2**70, "x"], [[[[[[[[[[
 
 
 @pytest.mark.parametrize("cursor", HUGE_CURSORS, ids=repr)
-async def test_forged_page_tokens_with_huge_cursors_are_refused(stubs: Stubs, cursor: object) -> None:
+async def test_forged_page_tokens_with_huge_cursors_are_refused(
+    stubs: Stubs, caplog: pytest.LogCaptureFixture, cursor: object
+) -> None:
+    caplog.set_level(logging.INFO)
     created = await stubs.sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
     session_id = created.session.session_id
     token = forged_token(cursor, {"session": session_id, "list": "history"})
@@ -227,6 +240,7 @@ async def test_forged_page_tokens_with_huge_cursors_are_refused(stubs: Stubs, cu
         )
     )
     assert "history_page_token" in violations
+    assert logged_refusals(caplog, "GetSession") == 1
 
 
 LIST_AGENTS_FILTERS = {"tag": "", "domain": "", "enabled": None, "state": 0}
