@@ -1,4 +1,4 @@
-"""The embedded registry store: journal, group commit, torn tails, compaction and recovery, without a server."""
+"""The embedded registry store: journal, group commit, torn tails, compaction, recovery; no server."""
 
 from __future__ import annotations
 

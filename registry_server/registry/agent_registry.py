@@ -7,7 +7,7 @@ import bisect
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -168,7 +168,7 @@ class AgentRegistry:
         """The registry document, as stored."""
         return build_document(agent.spec for agent in self._agents.values())
 
-    async def watch(self, since_revision: int | None) -> AsyncIterator[ChangeRecord]:
+    async def watch(self, since_revision: int | None) -> AsyncGenerator[ChangeRecord, None]:
         """Every change after `since_revision` (None: from now), then each new one as it is installed.
 
         Raises RevisionCompactedError when the store no longer keeps the changes after `since_revision`.
