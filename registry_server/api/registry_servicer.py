@@ -152,20 +152,21 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             raise ValidationError.single("since_revision", f"is {since}; revisions start at 0")
         async with aclosing(self._registry.watch(since)) as changes:
             async for record in changes:
-                yield pb.WatchAgentsResponse(change=_change_to_proto(record))
+                yield pb.WatchAgentsResponse(change=self._change_to_proto(record))
 
-
-def _change_to_proto(record: ChangeRecord) -> pb.AgentChange:
-    """A change record as sent on the watch stream; the agent's runtime state is not part of it."""
-    change = pb.AgentChange(revision=record.revision, name=record.name)
-    if record.kind is ChangeKind.DELETE or record.agent is None:
-        change.type = pb.AGENT_CHANGE_TYPE_DELETE
+    def _change_to_proto(self, record: ChangeRecord) -> pb.AgentChange:
+        """A change as sent on the watch stream, with the agent's state here when it is still current."""
+        change = pb.AgentChange(revision=record.revision, name=record.name)
+        if record.kind is ChangeKind.DELETE or record.agent is None:
+            change.type = pb.AGENT_CHANGE_TYPE_DELETE
+            return change
+        change.type = pb.AGENT_CHANGE_TYPE_PUT
+        stored = record.agent
+        current = self._registry.find(record.name)
+        if current is not None and current.etag == stored.etag:
+            change.agent.CopyFrom(self._messages.message(current))
+            return change
+        agent = RegisteredAgent(stored.spec, stored.etag, AgentState.AVAILABLE, revision=stored.revision)
+        change.agent.CopyFrom(agent_to_proto(agent))
+        change.agent.ClearField("state")
         return change
-    stored = record.agent
-    change.type = pb.AGENT_CHANGE_TYPE_PUT
-    agent = agent_to_proto(
-        RegisteredAgent(stored.spec, stored.etag, AgentState.AVAILABLE, revision=stored.revision)
-    )
-    agent.ClearField("state")
-    change.agent.CopyFrom(agent)
-    return change

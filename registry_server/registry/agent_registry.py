@@ -136,6 +136,10 @@ class AgentRegistry:
         """Every agent, in no particular order."""
         return self._agents.values()
 
+    def find(self, name: str) -> RegisteredAgent | None:
+        """The agent called `name`, or None."""
+        return self._agents.get(name)
+
     def get(self, name: str) -> RegisteredAgent:
         """The agent called `name`; raises NotFoundError."""
         agent = self._agents.get(name)

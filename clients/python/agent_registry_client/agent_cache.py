@@ -23,8 +23,7 @@ class AgentCache:
 
     While the registry is unreachable the cache keeps serving the last known agents (`connected` is then
     False), so an orchestrator can go on routing from it. Use as `async with AgentCache(client) as cache:`.
-    The agents' runtime state (AVAILABLE/UNAVAILABLE) is the one of the listing; changes carry stored
-    definitions only.
+    An agent's state (AVAILABLE/UNAVAILABLE) is the one it had when it was listed or last changed.
     """
 
     def __init__(
