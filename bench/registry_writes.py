@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.processes import run_load, start_server
+from bench.processes import run_load, start_echo_server, start_server
 from bench.seed import write_registry
 
 SIZES = (1000, 10_000)
@@ -62,6 +62,17 @@ def register_p50_ms(work: Path, agents: int) -> dict[str, Any]:
         )
     finally:
         server.stop()
+
+
+def echo_p50_ms() -> float:
+    """Sequential p50 of the bare grpc.aio echo server: the RPC floor on this machine."""
+    echo = start_echo_server()
+    try:
+        spec = {"target": echo.target, "kind": "latency", "call": "get_agent", "count": SAMPLES}
+        result: float = run_load({**spec, "params": {"agent": "echo_agent"}})["p50"]
+        return result
+    finally:
+        echo.stop()
 
 
 def etcd_put_p50_ms(work: Path) -> float | None:
@@ -142,6 +153,7 @@ def _free_port() -> int:
 def run(work: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The figures (RegisterAgent growth 1,000 -> 10,000, versus etcd when present) and the raw numbers."""
     fsync_ms = fsync_p50_ms(work)
+    echo_ms = echo_p50_ms()
     register = {agents: register_p50_ms(work, agents) for agents in SIZES}
     etcd_ms = etcd_put_p50_ms(work)
     small, large = register[1000]["p50"], register[10_000]["p50"]
@@ -166,6 +178,8 @@ def run(work: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         )
     raw = {
         "fsync p50 ms": round(fsync_ms, 4),
+        "echo RPC p50 ms": round(echo_ms, 4),
+        "RegisterAgent p50 - echo p50 - fsync p50, 1,000 agents, ms": round(small - echo_ms - fsync_ms, 4),
         "RegisterAgent p50 ms by registry size": {str(k): round(v["p50"], 4) for k, v in register.items()},
         "RegisterAgent p99 ms by registry size": {str(k): round(v["p99"], 4) for k, v in register.items()},
         "RegisterAgent p50 / fsync p50, 1,000 agents": round(small / fsync_ms, 3),
