@@ -86,16 +86,16 @@ async def test_stale_etags_and_taken_names_are_refused_atomically(tmp_path: Path
     assert await names_after_restart(tmp_path) == {"a_agent": 1}
 
 
-async def test_a_failed_fsync_changes_nothing_and_the_store_keeps_working(
+async def test_a_full_disk_changes_nothing_and_the_store_keeps_working(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = await opened(tmp_path)
     await store.commit(Change((put("a_agent"),)))
 
-    def full(descriptor: int) -> None:
+    def full(descriptor: int, data: bytes) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("registry_server.registry.journal.os.fsync", full)
+    monkeypatch.setattr("registry_server.registry.journal.os.write", full)
     with pytest.raises(StorageUnavailableError, match="No space left"):
         await store.commit(Change((put("b_agent"),)))
     monkeypatch.undo()
@@ -127,15 +127,20 @@ async def test_a_flipped_bit_fails_the_checksum(tmp_path: Path) -> None:
     assert await names_after_restart(tmp_path) == {"a_agent": 1}
 
 
-async def test_compaction_keeps_every_agent_and_drops_old_segments(tmp_path: Path) -> None:
+async def test_compaction_keeps_every_agent_and_drops_old_segments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("registry_server.registry.journal_store.RETAINED_CHANGES", 20)
     store = await opened(tmp_path, compact_after_records=10)
     for index in range(95):
         await store.commit(Change((put(f"n{index}_agent"),)))
     await store.close()
     snapshot = json.loads((tmp_path / "registry_config.json").read_text())
     assert snapshot["revision"] == 95 and len(snapshot["agents"]) == 95
-    assert len(segments(tmp_path)) <= 3, "segments the backup no longer needs are deleted"
+    assert len(segments(tmp_path)) <= 5, "segments neither the backup nor the history needs are deleted"
     assert len(await names_after_restart(tmp_path)) == 95
+    reopened = await opened(tmp_path)
+    assert [record.revision for record in await reopened.changes_since(75)] == list(range(76, 96))
 
 
 async def test_restart_replays_the_journal_over_the_snapshot(tmp_path: Path) -> None:
@@ -214,3 +219,22 @@ async def test_kill_9_copy_of_the_data_dir_mid_write_loads(tmp_path: Path) -> No
     loaded = await names_after_restart(crash)
     assert sorted(loaded.values()) == list(range(1, len(loaded) + 1))
     assert os.path.exists(crash / "registry_config.json")
+
+
+async def test_a_journal_that_cannot_be_repaired_refuses_writes_until_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await opened(tmp_path)
+    await store.commit(Change((put("a_agent"),)))
+
+    def broken(*args: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr("registry_server.registry.journal.os.fsync", broken)
+    monkeypatch.setattr("registry_server.registry.journal.os.ftruncate", broken)
+    with pytest.raises(StorageUnavailableError):
+        await store.commit(Change((put("b_agent"),)))
+    monkeypatch.undo()
+    with pytest.raises(StorageUnavailableError, match="restart the server"):
+        await store.commit(Change((put("c_agent"),)))
+    assert "a_agent" in await names_after_restart(tmp_path)
