@@ -24,7 +24,8 @@ from registry_server.domain.agent import AgentState, RegisteredAgent
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.routing import SessionContext
-from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
+from registry_server.registry.agent_listing import AgentFilter
+from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.store import ChangeKind, ChangeRecord
 from registry_server.registry.validation import validate_name
 from registry_server.routing.router import Router
