@@ -19,6 +19,7 @@ from agent_registry_client import (
     Unavailable,
 )
 from tests.conftest import DEMO_AGENTS, StartServer
+from tests.test_readme import run_example
 from tests.test_registry_rpcs import security_agent
 
 WAIT_S = 30  # a guard against a hang, never a synchronisation
@@ -176,3 +177,9 @@ async def _delete_and_revision(client: RegistryClient, name: str) -> int:
             except Unavailable:
                 await asyncio.sleep(0.05)
     return (await client.list_agents()).revision
+
+
+async def test_readme_cache_example_runs(start: StartServer) -> None:
+    server = await start()
+    revision = await run_example("from agent_registry_client import AgentCache", server, "cache.revision")
+    assert revision == 0, "the defaults are the registry's starting point"
