@@ -183,3 +183,15 @@ async def test_readme_cache_example_runs(start: StartServer) -> None:
     server = await start()
     revision = await run_example("from agent_registry_client import AgentCache", server, "cache.revision")
     assert revision == 0, "the defaults are the registry's starting point"
+
+
+async def test_stopping_the_server_ends_watches_with_unavailable(start: StartServer) -> None:
+    server = await start()
+    async with RegistryClient(f"127.0.0.1:{server.port}") as client:
+        watch = client.watch(since_revision=0)
+        await client.register_agent(security_agent())
+        assert summary(await take(watch, 1)) == [(1, "PUT", "security_agent")]
+        async with asyncio.timeout(WAIT_S):  # with a grace of 600 s, a watch left open would hold this
+            await server.stop(600)
+            with pytest.raises(Unavailable, match="shutting down"):
+                await anext(watch)

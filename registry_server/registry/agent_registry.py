@@ -82,8 +82,13 @@ class AgentRegistry:
             self._notify(name)
         return result
 
+    def end_watches(self) -> None:
+        """Ends every watch stream with UNAVAILABLE, so a stopping server need not wait for them."""
+        self._feed.close()
+
     async def close(self) -> None:
-        """Closes the store once queued changes are durable."""
+        """Ends the watches and closes the store once queued changes are durable."""
+        self._feed.close()
         await self._store.close()
 
     @property
