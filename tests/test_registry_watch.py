@@ -195,3 +195,15 @@ async def test_stopping_the_server_ends_watches_with_unavailable(start: StartSer
             await server.stop(600)
             with pytest.raises(Unavailable, match="shutting down"):
                 await anext(watch)
+
+
+@pytest.mark.parametrize("request_id", ["x" * 129, "line\nbreak", "caf\u00e9"])
+async def test_a_malformed_request_id_is_invalid_and_changes_nothing(
+    start: StartServer, request_id: str
+) -> None:
+    server = await start()
+    async with RegistryClient(f"127.0.0.1:{server.port}") as client:
+        with pytest.raises(InvalidArgument) as refused:
+            await client.register_agent(security_agent(), request_id=request_id)
+        assert refused.value.field_violations[0].field == "request_id"
+        assert (await client.list_agents()).revision == 0
