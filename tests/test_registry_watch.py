@@ -207,3 +207,25 @@ async def test_a_malformed_request_id_is_invalid_and_changes_nothing(
             await client.register_agent(security_agent(), request_id=request_id)
         assert refused.value.field_violations[0].field == "request_id"
         assert (await client.list_agents()).revision == 0
+
+
+async def test_agent_cache_lists_again_when_its_revision_is_no_longer_kept(
+    start: StartServer, data_dir: Path
+) -> None:
+    first = await start()
+    port = first.port
+    async with (
+        RegistryClient(f"127.0.0.1:{port}") as client,
+        AgentCache(client, retry_delay_s=0.05, max_retry_delay_s=0.2) as cache,
+    ):
+        assert cache.revision == 0 and set(cache.agents()) == DEMO_AGENTS
+        await first.stop(0)
+        for path in data_dir.glob("registry*"):
+            path.unlink()
+        agent = {"factory": {"module": "tests.fake_agents", "function": "create_echo_agent"}, "revision": 40}
+        document = {"version": "1.0.0", "revision": 50, "agents": {"old_agent": agent}}
+        (data_dir / "registry_config.json").write_text(json.dumps(document))
+        await start(port=port)
+        async with asyncio.timeout(WAIT_S):
+            await cache.wait_for_revision(50)
+        assert set(cache.agents()) == {"old_agent"}
