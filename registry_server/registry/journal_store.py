@@ -278,7 +278,11 @@ class JournalStore:
     async def _rotate(self) -> None:
         """Starts a new segment and compacts the closed ones into a snapshot in the background."""
         closed = self._segment
-        self._segment = await asyncio.to_thread(self._open_segment, self._durable_revision + 1)
+        try:
+            self._segment = await asyncio.to_thread(self._open_segment, self._durable_revision + 1)
+        except OSError as exc:  # keep appending to the current segment; the next rotation retries
+            log.error("could not start a new registry journal segment: %s", exc)
+            return
         if closed is not None:
             closed.close()
         if self._compactor is None or self._compactor.done():
