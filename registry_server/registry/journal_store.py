@@ -257,7 +257,10 @@ class JournalStore:
         if revision < oldest - 1:
             raise RevisionCompactedError(revision, oldest - 1)
         start = revision - oldest + 1
-        return [self._history[i] for i in range(start, min(start + limit, len(self._history)))]
+        if start < len(self._history) and self._history[start].revision == revision + 1:
+            return [self._history[i] for i in range(start, min(start + limit, len(self._history)))]
+        # the history has a hole (a journal that lost records): find the position the slow way
+        return [record for record in self._history if record.revision > revision][:limit]
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Never called back: no other process shares an embedded store."""
