@@ -70,6 +70,7 @@ class Agent:
     etag: str = ""
     create_time: datetime | None = None
     update_time: datetime | None = None
+    revision: int = 0
 
     def to_proto(self) -> agent_pb2.Agent:
         """The Agent message to send; output-only fields are left out."""
@@ -109,6 +110,7 @@ class Agent:
             update_time=message.update_time.ToDatetime(tzinfo=UTC)
             if message.HasField("update_time")
             else None,
+            revision=message.revision,
         )
 
 
@@ -119,3 +121,21 @@ class AgentPage:
     agents: list[Agent]
     next_page_token: str
     total_size: int
+    revision: int = 0
+
+
+class ChangeType(enum.Enum):
+    """What a registry change did to its agent."""
+
+    PUT = "PUT"
+    DELETE = "DELETE"
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """One change of the registry from WatchAgents: the agent as stored (PUT) or its name (DELETE)."""
+
+    revision: int
+    type: ChangeType
+    name: str
+    agent: Agent | None = None
