@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos docker clean bench soak
+.PHONY: install run test lint protos docker clean bench soak postgres
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -32,8 +32,19 @@ lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint
 	$(BIN)/ruff format --check .
 	$(BUF) lint
 
-test: lint ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
+test: lint postgres ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
 	$(BIN)/pytest
+
+# The PostgreSQL tests start a real server from its binaries; install them when they are missing and we can.
+PG_FOUND = $(shell command -v initdb || ls /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb 2>/dev/null | head -1)
+postgres: ## install the PostgreSQL server binaries (apt, as root) when initdb is not found
+ifeq ($(PG_FOUND),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries not found: install the postgresql package (the PostgreSQL tests need them)"; \
+	fi
+endif
 
 docker: ## build the container image
 	docker build -t agent-registry .
