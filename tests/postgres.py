@@ -91,7 +91,11 @@ class PostgresServer:
 
     @classmethod
     def create(cls, root: Path | None = None, *, durable: bool = False) -> PostgresServer:
-        """initdb in `root` (a new temp dir by default) and start the server; raises PostgresUnavailable."""
+        """initdb in `root` and start the server; raises PostgresUnavailable.
+
+        `root` defaults to a new temp dir; a given one must be reachable by the unprivileged user (pytest's
+        tmp_path is not: its parents are private to root).
+        """
         bindir = find_bindir()
         if bindir is None:
             raise PostgresUnavailable(
