@@ -25,7 +25,8 @@ from registry_server.registry.store import (
 from tests.conftest import DEFAULTS_FILE, DEMO_AGENTS
 from tests.postgres import PostgresServer, start_postgres
 
-ECHO = FactoryRef("tests.fake_agents", "echo_agent")
+StorePair = tuple[PostgresRegistryStore, PostgresRegistryStore]
+ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
 
 
 def put(name: str, description: str = "", expected: str | None = None) -> PutAgent:
@@ -55,7 +56,7 @@ class Heard:
 
 
 @pytest.fixture
-async def two_stores(postgres_url: str) -> AsyncIterator[tuple[PostgresRegistryStore, PostgresRegistryStore]]:
+async def two_stores(postgres_url: str) -> AsyncIterator[StorePair]:
     first = await PostgresRegistryStore.open(postgres_url, DEFAULTS_FILE)
     second = await PostgresRegistryStore.open(postgres_url, DEFAULTS_FILE)
     await first.load()
@@ -75,7 +76,7 @@ async def test_an_empty_database_is_seeded_once_from_the_defaults(postgres_url: 
     assert [result.source.startswith("PostgreSQL (seeded") for result in loaded].count(True) == 1
 
 
-async def test_a_change_on_one_instance_reaches_the_other_with_its_revision(two_stores) -> None:
+async def test_a_change_on_one_instance_reaches_the_other_with_its_revision(two_stores: StorePair) -> None:
     first, second = two_stores
     heard_by_second, heard_by_first = Heard(), Heard()
     second.subscribe(heard_by_second)
@@ -93,7 +94,7 @@ async def test_a_change_on_one_instance_reaches_the_other_with_its_revision(two_
     assert [r.revision for r in heard_by_second.records] == [revision - 1, revision]  # never its own
 
 
-async def test_one_etag_two_instances_exactly_one_wins(two_stores) -> None:
+async def test_one_etag_two_instances_exactly_one_wins(two_stores: StorePair) -> None:
     first, second = two_stores
     created = put("contested_agent")
     await first.commit(Change((created,)))
@@ -108,14 +109,14 @@ async def test_one_etag_two_instances_exactly_one_wins(two_stores) -> None:
     assert len(losers) == 3
 
 
-async def test_creating_a_name_taken_meanwhile_conflicts(two_stores) -> None:
+async def test_creating_a_name_taken_meanwhile_conflicts(two_stores: StorePair) -> None:
     first, second = two_stores
     await first.commit(Change((put("taken_agent"),)))
     with pytest.raises(StoreConflictError, match="registered meanwhile"):
         await second.commit(Change((put("taken_agent"),)))
 
 
-async def test_a_failed_change_writes_none_of_its_mutations(two_stores) -> None:
+async def test_a_failed_change_writes_none_of_its_mutations(two_stores: StorePair) -> None:
     first, second = two_stores
     before = await second.changes_since(0)
     with pytest.raises(StoreConflictError):
@@ -124,7 +125,7 @@ async def test_a_failed_change_writes_none_of_its_mutations(two_stores) -> None:
     assert "fresh_agent" not in {agent.spec.name for agent in (await second.load()).agents}
 
 
-async def test_a_request_id_is_applied_once(two_stores) -> None:
+async def test_a_request_id_is_applied_once(two_stores: StorePair) -> None:
     first, second = two_stores
     change = Change((put("once_agent"),), request_id="req-1", request_fingerprint="register once_agent")
     revision = await first.commit(change)
@@ -135,7 +136,7 @@ async def test_a_request_id_is_applied_once(two_stores) -> None:
     ]
 
 
-async def test_a_compacted_revision_is_out_of_range(two_stores) -> None:
+async def test_a_compacted_revision_is_out_of_range(two_stores: StorePair) -> None:
     first, _ = two_stores
     for index in range(5):
         await first.commit(Change((put(f"agent_{index}"),)))
