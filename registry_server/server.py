@@ -31,7 +31,7 @@ from registry_server.config import ServerConfig
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.file_store import FileStore
+from registry_server.registry.journal_store import JournalStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
@@ -67,6 +67,7 @@ class RegistryServer:
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         await self.retention.stop()
         await self.sessions.close()
+        await self.registry.close()
         self.data_dir_lock.release()
         log.info("Registry service stopped")
 
@@ -89,7 +90,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     try:
-        registry = AgentRegistry(FileStore(config.data_dir, config.resolved_defaults_file))
+        registry = AgentRegistry(JournalStore(config.data_dir, config.resolved_defaults_file))
         await registry.load()
         sessions = await SqliteSessionStore(
             config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
