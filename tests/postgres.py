@@ -117,10 +117,19 @@ class PostgresServer:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-        """Runs one of the server binaries as the unprivileged user."""
+        """Runs one of the server binaries as the unprivileged user.
+
+        Through `runuser` when it exists: changing user in the forked child instead would rule out
+        vfork, and a plain fork of a process with gRPC threads can crash in the child.
+        """
         user = self.user
+        command = [str(self.bindir / args[0]), *args[1:]]
+        runuser = shutil.which("runuser")
+        if user is not None and runuser:
+            command = [runuser, "-u", user.pw_name, "--", *command]
+            user = None
         return subprocess.run(
-            [str(self.bindir / args[0]), *args[1:]],
+            command,
             check=False,
             capture_output=True,
             text=True,

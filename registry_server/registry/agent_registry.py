@@ -361,18 +361,6 @@ class AgentRegistry:
         if current.state is not state or current.state_message != reason:
             self._replace_runtime(replace(current, state=state, state_message=reason))
 
-    def set_health(self, name: str, available: bool, reason: str) -> None:
-        """Marks the agent AVAILABLE or UNAVAILABLE (probes, leases): runtime state only, never stored.
-
-        An agent its factory could not build has nothing to run, so it cannot be made available here.
-        """
-        agent = self._agents.get(name)
-        if agent is None or (available and agent.instance is None):
-            return
-        state = AgentState.AVAILABLE if available else AgentState.UNAVAILABLE
-        if agent.state is not state or agent.state_message != reason:
-            self._replace_runtime(replace(agent, state=state, state_message=reason))
-
     def _checked_current(self, name: str, etag: str) -> RegisteredAgent:
         current = self.get(name)
         if etag and etag != current.etag:

@@ -18,14 +18,15 @@ from typing import Any, Protocol
 
 from registry_server.domain.agent import AgentState, RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
-from registry_server.domain.errors import InvalidStateError, ValidationError
+from registry_server.domain.errors import InvalidStateError, NotFoundError, ValidationError
 from registry_server.registry.agent_registry import AgentRegistry
 
 log = logging.getLogger(__name__)
 
 MIN_TTL = timedelta(seconds=1)
 MAX_TTL = timedelta(days=1)
-EXPIRED_REASON = "lease expired: no KeepAlive within its TTL of {ttl:g} s"
+EXPIRED_PREFIX = "lease expired"
+EXPIRED_REASON = EXPIRED_PREFIX + ": no KeepAlive within its TTL of {ttl:g} s"
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ class LeaseKeeper:
         self._leases[lease.name] = lease
         if lease.deadline > self._clock() and lease.name in self._expired:
             self._expired.discard(lease.name)
-            self._registry.set_health(lease.name, True, "")
+            self._restore(lease.name)
             log.info("agent %s renewed its lease: available again", lease.name)
         self._changed.set()
         for listener in self._listeners:
@@ -190,10 +191,19 @@ class LeaseKeeper:
     def _forget(self, name: str) -> None:
         if self._leases.pop(name, None) is not None and name in self._expired:
             self._expired.discard(name)
-            self._registry.set_health(name, True, "")
+            self._restore(name)
         self._changed.set()
         for listener in self._listeners:
             listener(name)
+
+    def _restore(self, name: str) -> None:
+        """Makes available an agent that only its lease made unavailable (not, say, a failed build)."""
+        try:
+            agent = self._registry.get(name)
+        except NotFoundError:
+            return
+        if agent.state is AgentState.UNAVAILABLE and agent.state_message.startswith(EXPIRED_PREFIX):
+            self._registry.set_health(name, True, "")
 
     async def _expire_forever(self) -> None:
         while True:

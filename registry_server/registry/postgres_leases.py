@@ -19,7 +19,8 @@ from registry_server.registry.leases import Lease, LeaseChanged
 LEASES_CHANNEL = "agent_registry_leases"
 
 GRANT = """
-INSERT INTO agent_leases (name, ttl_ms, deadline) VALUES ($1, $2, now() + $2 * interval '1 millisecond')
+INSERT INTO agent_leases (name, ttl_ms, deadline)
+VALUES ($1, $2, now() + $2::bigint * interval '1 millisecond')
 ON CONFLICT (name) DO UPDATE SET ttl_ms = excluded.ttl_ms, deadline = excluded.deadline
 RETURNING name, ttl_ms, deadline
 """

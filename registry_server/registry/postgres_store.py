@@ -116,7 +116,7 @@ class PostgresRegistryStore:
 
     def __init__(self, pool: asyncpg.Pool, url: str, defaults_file: Path | None = None) -> None:
         self.pool = pool
-        self._url = url
+        self.url = url
         self._defaults_file = defaults_file
         self._instance = uuid.uuid4().hex
         self._listeners: list[ChangeListener] = []
