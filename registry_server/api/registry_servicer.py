@@ -112,8 +112,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
     ) -> pb.DeleteAgentResponse:
         await self._registry.delete(request.name, request.etag)
-        if self._leases.lease_of(request.name) is not None:
-            await self._leases.revoke(request.name)
+        await self._leases.revoke(request.name)
         return pb.DeleteAgentResponse()
 
     async def ReloadAgent(
