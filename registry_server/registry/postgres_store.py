@@ -23,7 +23,7 @@ import asyncpg
 import yaml
 
 from registry_server.domain.agent import AgentSpec
-from registry_server.domain.errors import RevisionCompactedError
+from registry_server.domain.errors import AlreadyExistsError, RevisionCompactedError
 from registry_server.postgres.database import Connection, create_pool, unavailable_on_connection_loss
 from registry_server.postgres.migrations import Migration, migrate
 from registry_server.postgres.notifications import NotificationListener
@@ -192,6 +192,26 @@ class PostgresRegistryStore:
         if not self._defaults_file or not self._defaults_file.exists():
             return []
         return parse_document(yaml.safe_load(self._defaults_file.read_text(encoding="utf-8")))
+
+    async def import_agents(self, agents: Sequence[StoredAgent]) -> int:
+        """Copies agents (etags and times kept) into the store in one change; returns the revision.
+
+        Refuses with AlreadyExistsError, writing nothing, when any name is taken. The store then counts
+        as seeded, so the defaults file is never added on top.
+        """
+        mutations: tuple[Mutation, ...] = tuple(PutAgent(agent.spec, agent.etag, None) for agent in agents)
+        with unavailable_on_connection_loss("importing agents"):
+            async with self.pool.acquire() as connection, connection.transaction():
+                current = await connection.fetchval("SELECT revision FROM registry_state FOR UPDATE")
+                try:
+                    last = await self._write(connection, Change(mutations), current)
+                except StoreConflictError as error:
+                    raise AlreadyExistsError(
+                        f"the database already holds an agent named {error.name!r}; nothing was imported"
+                    ) from error
+                await connection.execute("UPDATE registry_state SET revision = $1, seeded = true", last)
+                await connection.execute("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, str(last))
+        return int(last)
 
     async def commit(self, change: Change) -> int:
         """Commits the change atomically, etags checked under the revision lock; returns its revision."""
