@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos docker clean bench soak postgres
+.PHONY: install run test lint protos docker clean bench soak postgres run-cluster
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -23,6 +23,9 @@ install: $(STAMP) ## create .venv with the service, the client and the dev tools
 
 run: $(STAMP) ## start the server on 127.0.0.1:8003 with ./data and the demo agents (ARGS="--port 9000")
 	$(BIN)/python -m registry_server $(ARGS)
+
+run-cluster: $(STAMP) postgres ## PostgreSQL in ./data/pg and two instances on 127.0.0.1:8003 and :8004 sharing it (Ctrl-C stops all)
+	$(BIN)/python scripts/run_cluster.py $(ARGS)
 
 protos: $(STAMP) ## regenerate generated/ from protos/
 	$(BIN)/python scripts/generate_protos.py

@@ -80,21 +80,23 @@ def free_port() -> int:
 class PostgresServer:
     """One PostgreSQL cluster in its own directory, listening on 127.0.0.1:`port` and a socket in the dir."""
 
-    def __init__(self, bindir: Path, root: Path, user: pwd.struct_passwd | None, *, durable: bool) -> None:
+    def __init__(
+        self, bindir: Path, root: Path, user: pwd.struct_passwd | None, *, durable: bool, port: int = 0
+    ) -> None:
         self.bindir = bindir
         self.root = root
         self.data = root / "data"
         self.log_file = root / "postgres.log"
         self.user = user
         self.durable = durable
-        self.port = free_port()
+        self.port = port or free_port()
 
     @classmethod
-    def create(cls, root: Path | None = None, *, durable: bool = False) -> PostgresServer:
+    def create(cls, root: Path | None = None, *, durable: bool = False, port: int = 0) -> PostgresServer:
         """initdb in `root` and start the server; raises PostgresUnavailable.
 
         `root` defaults to a new temp dir; a given one must be reachable by the unprivileged user (pytest's
-        tmp_path is not: its parents are private to root).
+        tmp_path is not: its parents are private to root). A `root` initialised before is reused.
         """
         bindir = find_bindir()
         if bindir is None:
@@ -107,8 +109,9 @@ class PostgresServer:
         root.mkdir(parents=True, exist_ok=True)
         if user is not None:
             os.chown(root, user.pw_uid, user.pw_gid)
-        server = cls(bindir, root, user, durable=durable)
-        server.initdb()
+        server = cls(bindir, root, user, durable=durable, port=port)
+        if not (server.data / "PG_VERSION").exists():
+            server.initdb()
         server.start()
         return server
 
@@ -223,12 +226,14 @@ class PostgresServer:
             raise RuntimeError(f"psql {sql!r} failed: {result.stderr}")
         return result.stdout
 
-    def create_database(self, name: str | None = None) -> str:
-        """Creates an empty database and returns its URL."""
+    def create_database(self, name: str | None = None, *, exist_ok: bool = False) -> str:
+        """Creates an empty database (or, with `exist_ok`, keeps an existing one) and returns its URL."""
         name = name or f"test_{os.getpid()}_{next(_database_numbers)}"
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"not a plain database name: {name!r}")
-        self.psql(f"CREATE DATABASE {name} TEMPLATE template0")
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"
+        if not (exists and exist_ok):
+            self.psql(f"CREATE DATABASE {name} TEMPLATE template0")
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
