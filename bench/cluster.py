@@ -136,7 +136,9 @@ def main() -> None:
                 )
                 for _ in range(ROUNDS)  # interleaved, so each setup sees the same noise
             ]
-            one_embedded, one_postgres, two_postgres = (statistics.median(column) for column in zip(*rounds))
+            one_embedded, one_postgres, two_postgres = (
+                statistics.median(column) for column in zip(*rounds, strict=True)
+            )
             figures[f"{call}_throughput"] = {
                 "embedded_rps": round(one_embedded),
                 "postgres_1_instance_rps": round(one_postgres),

@@ -59,7 +59,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def start_instance(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes]:
     """One server process on `port` with the shared database."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
         [
             sys.executable,
             "-m",
