@@ -100,11 +100,35 @@ SELECT_CHANGES = (
     "SELECT revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin "
     "FROM agent_changes "
 )
-INSERT_CHANGE = (
-    "INSERT INTO agent_changes "
-    "(revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+# Locks the revision row until commit, reserves $1 revisions, returns the previous one and NOTIFYs the
+# new one (delivered at commit, never on rollback).
+TAKE_REVISIONS = (
+    "UPDATE registry_state SET revision = revision + $1 "
+    "RETURNING revision - $1 AS previous, pg_notify($2, revision::text)"
 )
+INSERT_LOGGED = """
+WITH written AS (
+    INSERT INTO agents (name, record, etag, revision) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (name) DO NOTHING RETURNING name
+)
+INSERT INTO agent_changes
+    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
+SELECT $4, $5, 'PUT', name, $2, $3, $6, $7, $8 FROM written
+"""
+UPDATE_LOGGED = """
+WITH written AS (
+    UPDATE agents SET record = $2, etag = $3, revision = $4 WHERE name = $1 AND etag = $9 RETURNING name
+)
+INSERT INTO agent_changes
+    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
+SELECT $4, $5, 'PUT', name, $2, $3, $6, $7, $8 FROM written
+"""
+DELETE_LOGGED = """
+WITH written AS (DELETE FROM agents WHERE name = $1 AND etag = $2 RETURNING name)
+INSERT INTO agent_changes
+    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
+SELECT $3, $4, 'DELETE', name, NULL, NULL, $5, $6, $7 FROM written
+"""
 RECENT_CHANGES = SELECT_CHANGES + "ORDER BY revision DESC LIMIT $1"
 CHANGES_OF_REQUEST = SELECT_CHANGES + "WHERE request_id = $1 ORDER BY revision"
 CHANGES_AFTER = SELECT_CHANGES + "WHERE revision > $1 ORDER BY revision LIMIT $2"
@@ -217,12 +241,10 @@ class PostgresRegistryStore:
         """Commits the change atomically, etags checked under the revision lock; returns its revision."""
         with unavailable_on_connection_loss("committing a registry change"):
             async with self.pool.acquire() as connection, connection.transaction():
-                current = await connection.fetchval("SELECT revision FROM registry_state FOR UPDATE")
+                current = await connection.fetchval(TAKE_REVISIONS, len(change.mutations), CHANGES_CHANNEL)
                 if change.request_id:
                     await self._refuse_duplicate(connection, change.request_id)
                 last = await self._write(connection, change, current)
-                await connection.execute("UPDATE registry_state SET revision = $1", last)
-                await connection.execute("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, str(last))
         if self._seen == current:  # nothing from other instances in between: no need to read it back
             self._seen = last
         return int(last)
@@ -233,67 +255,32 @@ class PostgresRegistryStore:
             raise DuplicateRequestError(request_id, [_change_record(row) for row in rows])
 
     async def _write(self, connection: Connection, change: Change, current: int) -> int:
-        """Applies each mutation with its etag condition and logs it; returns the last revision used."""
+        """Applies each mutation with its etag condition and logs it; returns the last revision used.
+
+        One statement per mutation: the conditional write and its change record, in a CTE, so a write
+        that matched nothing logs nothing and reports the conflict.
+        """
         last = current + len(change.mutations)
+        context = (last, change.request_id, change.request_fingerprint, self._instance)
         for revision, mutation in enumerate(change.mutations, start=current + 1):
-            if isinstance(mutation, PutAgent):
-                await self._put(connection, mutation, revision, current)
-                kind, name, record, etag = (
-                    ChangeKind.PUT,
-                    mutation.spec.name,
-                    encode_record(mutation.spec),
-                    mutation.etag,
+            if isinstance(mutation, DeleteAgent):
+                name, expected = mutation.name, mutation.expected_etag
+                status = await connection.execute(DELETE_LOGGED, name, expected, revision, *context)
+            elif mutation.expected_etag is None:
+                name, expected = mutation.spec.name, None
+                record = encode_record(mutation.spec)
+                status = await connection.execute(
+                    INSERT_LOGGED, name, record, mutation.etag, revision, *context
                 )
             else:
-                await self._delete(connection, mutation, current)
-                kind, name, record, etag = ChangeKind.DELETE, mutation.name, None, None
-            await connection.execute(
-                INSERT_CHANGE,
-                revision,
-                last,
-                kind.value,
-                name,
-                record,
-                etag,
-                change.request_id,
-                change.request_fingerprint,
-                self._instance,
-            )
-        return last
-
-    async def _put(self, connection: Connection, put: PutAgent, revision: int, current: int) -> None:
-        record = encode_record(put.spec)
-        if put.expected_etag is None:
-            status = await connection.execute(
-                "INSERT INTO agents (name, record, etag, revision) VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (name) DO NOTHING",
-                put.spec.name,
-                record,
-                put.etag,
-                revision,
-            )
-            if status.endswith(" 0"):
-                raise StoreConflictError(
-                    put.spec.name, current, f"an agent named {put.spec.name!r} was registered meanwhile"
+                name, expected = mutation.spec.name, mutation.expected_etag
+                record = encode_record(mutation.spec)
+                status = await connection.execute(
+                    UPDATE_LOGGED, name, record, mutation.etag, revision, *context, expected
                 )
-            return
-        status = await connection.execute(
-            "UPDATE agents SET record = $2, etag = $3, revision = $4 WHERE name = $1 AND etag = $5",
-            put.spec.name,
-            record,
-            put.etag,
-            revision,
-            put.expected_etag,
-        )
-        if status == "UPDATE 0":
-            raise StoreConflictError(put.spec.name, current, _stale_message(put.spec.name, put.expected_etag))
-
-    async def _delete(self, connection: Connection, delete: DeleteAgent, current: int) -> None:
-        status = await connection.execute(
-            "DELETE FROM agents WHERE name = $1 AND etag = $2", delete.name, delete.expected_etag
-        )
-        if status == "DELETE 0":
-            raise StoreConflictError(delete.name, current, _stale_message(delete.name, delete.expected_etag))
+            if status.endswith(" 0"):
+                raise StoreConflictError(name, current, _conflict_message(name, expected))
+        return last
 
     async def changes_since(self, revision: int, limit: int = 1000) -> list[ChangeRecord]:
         """Up to `limit` records after `revision`, whole changes, oldest first."""
@@ -449,5 +436,10 @@ def _change_record(row: asyncpg.Record) -> ChangeRecord:
     )
 
 
-def _stale_message(name: str, etag: str) -> str:
-    return f"agent {name!r} changed since etag {etag!r} was read (or was deleted); get it again and retry"
+def _conflict_message(name: str, expected_etag: str | None) -> str:
+    if expected_etag is None:
+        return f"an agent named {name!r} was registered meanwhile"
+    return (
+        f"agent {name!r} changed since etag {expected_etag!r} was read (or was deleted); "
+        "get it again and retry"
+    )
