@@ -58,6 +58,7 @@ def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
         state=_STATE_TO_PROTO[agent.state],
         state_message=agent.state_message,
         etag=agent.etag,
+        revision=agent.revision,
     )
     if spec.factory.kwargs:
         message.factory.kwargs.update(spec.factory.kwargs)

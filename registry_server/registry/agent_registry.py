@@ -7,11 +7,11 @@ import bisect
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, RegisteredAgent
+from registry_server.domain.agent import AgentSpec, AgentState, RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import (
     AlreadyExistsError,
@@ -21,7 +21,9 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
-from registry_server.registry.changes import ChangeFeed, RequestKey
+from registry_server.registry.agent_listing import AgentFilter, AgentPage, page_of
+from registry_server.registry.agent_updates import apply_changes, check_update_paths
+from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
 from registry_server.registry.document import build_document, encode_record, etag_of
 from registry_server.registry.factories import build_agent
 from registry_server.registry.store import (
@@ -36,8 +38,9 @@ from registry_server.registry.store import (
     RegistryStore,
     StoreConflictError,
     StoredAgent,
+    change_records,
 )
-from registry_server.registry.validation import CAPABILITY_LISTS, normalise_spec, validate_name
+from registry_server.registry.validation import normalise_spec, validate_name
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +48,6 @@ MAX_ATTEMPTS = 20
 REMEMBERED_RELOADS = 1000
 # Past this wait for an earlier revision, a change of another instance was missed: ask the store for it.
 CATCH_UP_AFTER_S = 2.0
-
-# Fields UpdateAgent may replace; `capabilities.<list>` and `capabilities.priority` replace one part.
-UPDATABLE_FIELDS = frozenset(
-    {"description", "factory", "tags", "enabled", "capabilities.priority"}
-    | {f"capabilities.{list_name}" for list_name in CAPABILITY_LISTS}
-)
-
-
-@dataclass(frozen=True)
-class AgentFilter:
-    """ListAgents filters; None or empty means no filter on that attribute."""
-
-    tag: str = ""
-    domain: str = ""
-    enabled: bool | None = None
-    state: AgentState | None = None
-
-    def matches(self, agent: RegisteredAgent) -> bool:
-        """True when the agent passes every filter that is set."""
-        spec = agent.spec
-        if self.tag and self.tag not in spec.tags:
-            return False
-        if self.domain and self.domain.casefold() not in {d.casefold() for d in spec.capabilities.domains}:
-            return False
-        if self.enabled is not None and spec.enabled != self.enabled:
-            return False
-        return self.state is None or agent.state is self.state
-
-
-@dataclass(frozen=True)
-class AgentPage:
-    """One page of a listing, the cursor of the next page (None on the last) and the total match count."""
-
-    agents: list[RegisteredAgent]
-    next_cursor: str | None
-    total_size: int
-
 
 AgentListener = Callable[[str, RegisteredAgent | None], None]
 
@@ -136,6 +102,10 @@ class AgentRegistry:
         """Every agent, in no particular order."""
         return self._agents.values()
 
+    def find(self, name: str) -> RegisteredAgent | None:
+        """The agent called `name`, or None."""
+        return self._agents.get(name)
+
     def get(self, name: str) -> RegisteredAgent:
         """The agent called `name`; raises NotFoundError."""
         agent = self._agents.get(name)
@@ -146,51 +116,18 @@ class AgentRegistry:
 
     def list_agents(self, agent_filter: AgentFilter, page: PageRequest) -> AgentPage:
         """One page of the agents that match `agent_filter`, in name order, after `page.cursor`."""
-        if page.cursor is not None and not isinstance(page.cursor, str):
-            raise ValidationError.single("page_token", "is not a token of ListAgents")
-        names = self._sorted_names
-        start = bisect.bisect_right(names, page.cursor) if page.cursor else 0
-        matched: list[RegisteredAgent] = []
-        total = matched_after_cursor = 0
-        for index, name in enumerate(names):
-            agent = self._agents[name]
-            if not agent_filter.matches(agent):
-                continue
-            total += 1
-            if index >= start:
-                matched_after_cursor += 1
-                if len(matched) < page.size:
-                    matched.append(agent)
-        has_more = matched_after_cursor > len(matched)
-        return AgentPage(matched, matched[-1].name if has_more else None, total)
+        return page_of(self._sorted_names, self._agents, agent_filter, page)
 
     def export_document(self) -> dict[str, Any]:
         """The registry document, as stored."""
         return build_document(agent.spec for agent in self._agents.values())
 
-    async def watch(self, since_revision: int | None) -> AsyncIterator[ChangeRecord]:
+    def watch(self, since_revision: int | None) -> AsyncGenerator[ChangeRecord, None]:
         """Every change after `since_revision` (None: from now), then each new one as it is installed.
 
         Raises RevisionCompactedError when the store no longer keeps the changes after `since_revision`.
         """
-        last = self.revision if since_revision is None else since_revision
-        while True:
-            watcher = self._feed.subscribe()
-            try:
-                while backlog := [
-                    record
-                    for record in await self._store.changes_since(last)
-                    if record.revision <= self._feed.revision
-                ]:
-                    for record in backlog:
-                        yield record
-                        last = record.revision
-                async for record in watcher.records():
-                    if record.revision > last:
-                        yield record
-                        last = record.revision
-            finally:
-                self._feed.unsubscribe(watcher)
+        return follow_changes(self._store, self._feed, since_revision)
 
     async def register(self, spec: AgentSpec, request: RequestKey | None = None) -> RegisteredAgent:
         """Builds the agent once and stores it; raises AlreadyExistsError or FactoryError, storing nothing."""
@@ -253,15 +190,10 @@ class AgentRegistry:
         self, name: str, changes: Mapping[str, Any], etag: str = "", request: RequestKey | None = None
     ) -> RegisteredAgent:
         """Replaces the fields in `changes` (keys of UPDATABLE_FIELDS); a new factory is built first."""
-        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
-        if not changes or unknown:
-            raise ValidationError.single(
-                "update_mask",
-                f"unknown paths {unknown}" if unknown else "is required: name the fields to replace",
-            )
+        check_update_paths(changes)
 
         async def updated(current: RegisteredAgent) -> RegisteredAgent:
-            spec = normalise_spec(_apply_changes(current.spec, changes), prefix="agent")
+            spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
             if spec.factory == current.spec.factory:
                 return replace(current, spec=spec)
             instance = await build_agent(spec.factory)
@@ -424,7 +356,7 @@ class AgentRegistry:
     ) -> list[RegisteredAgent]:
         last = await self._store.commit(change)
         first = last - len(change.mutations) + 1
-        records = [_record_of(mutation, first + i, change) for i, mutation in enumerate(change.mutations)]
+        records = change_records(change, last)
         installed = [replace(agent, revision=first + i) for i, agent in enumerate(built)]
         by_name: dict[str, RegisteredAgent | None] = {agent.name: agent for agent in installed}
         by_name.update({record.name: None for record in records if record.kind is ChangeKind.DELETE})
@@ -491,25 +423,5 @@ class AgentRegistry:
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
 
 
-def _record_of(mutation: Mutation, revision: int, change: Change) -> ChangeRecord:
-    if isinstance(mutation, DeleteAgent):
-        return ChangeRecord(
-            revision, ChangeKind.DELETE, mutation.name, None, change.request_id, change.request_fingerprint
-        )
-    stored = StoredAgent(mutation.spec, mutation.etag, revision)
-    return ChangeRecord(
-        revision, ChangeKind.PUT, stored.spec.name, stored, change.request_id, change.request_fingerprint
-    )
-
-
 def _too_contended(name: str) -> EtagMismatchError:
     return EtagMismatchError(f"agent {name!r} kept changing while this change was attempted; retry")
-
-
-def _apply_changes(spec: AgentSpec, changes: Mapping[str, Any]) -> AgentSpec:
-    capability_changes = {
-        path.split(".", 1)[1]: value for path, value in changes.items() if path.startswith("capabilities.")
-    }
-    top_level = {path: value for path, value in changes.items() if "." not in path}
-    capabilities: Capabilities = replace(spec.capabilities, **capability_changes)
-    return replace(spec, capabilities=capabilities, **top_level)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from registry_server.registry.store import ChangeRecord
+from registry_server.registry.store import ChangeRecord, RegistryStore
 
 WATCH_QUEUE_LIMIT = 10_000
 REMEMBERED_REQUESTS = 10_000
@@ -111,3 +111,28 @@ class ChangeFeed:
         self._requests.move_to_end(request_id)
         while len(self._requests) > REMEMBERED_REQUESTS:
             self._requests.popitem(last=False)
+
+
+async def follow_changes(
+    store: RegistryStore, feed: ChangeFeed, since_revision: int | None
+) -> AsyncGenerator[ChangeRecord, None]:
+    """The store's kept changes after `since_revision`, then the feed's, with no gap and no duplicate.
+
+    A watcher that falls too far behind is dropped by the feed and catches up from the store again.
+    """
+    last = feed.revision if since_revision is None else since_revision
+    while True:
+        watcher = feed.subscribe()
+        try:
+            while backlog := [
+                record for record in await store.changes_since(last) if record.revision <= feed.revision
+            ]:
+                for record in backlog:
+                    yield record
+                    last = record.revision
+            async for record in watcher.records():
+                if record.revision > last:
+                    yield record
+                    last = record.revision
+        finally:
+            feed.unsubscribe(watcher)

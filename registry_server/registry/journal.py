@@ -57,9 +57,9 @@ def encode_entry(
     return b"%08x " % zlib.crc32(body) + body + b"\n"
 
 
-def put_operation(spec_record: dict[str, Any]) -> dict[str, Any]:
-    """The journal form of a PUT."""
-    return {"op": "PUT", "record": spec_record}
+def put_operation(spec_record: dict[str, Any], etag: str) -> dict[str, Any]:
+    """The journal form of a PUT: the agent's record and its etag."""
+    return {"op": "PUT", "record": spec_record, "etag": etag}
 
 
 def delete_operation(name: str) -> dict[str, Any]:
@@ -117,17 +117,25 @@ class SegmentWriter:
         self.records = 0
         self._descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.size = os.fstat(self._descriptor).st_size
+        self.broken = False
 
     def append(self, data: bytes, records: int) -> None:
-        """Appends `data` durably; on an error truncates back to the last durable end and re-raises."""
+        """Appends `data` durably; on an error truncates back to the last durable end and re-raises.
+
+        If even the truncation fails the segment is `broken`: what it ends with is unknown, so nothing may
+        be appended after it (a restart recovers it).
+        """
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._descriptor, view) :]
             os.fsync(self._descriptor)
         except OSError:
-            os.ftruncate(self._descriptor, self.size)
-            os.fsync(self._descriptor)
+            try:
+                os.ftruncate(self._descriptor, self.size)
+                os.fsync(self._descriptor)
+            except OSError:
+                self.broken = True
             raise
         self.size += len(data)
         self.records += records

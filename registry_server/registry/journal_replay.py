@@ -110,13 +110,19 @@ def _record_of(
     name = str(raw.get("name", "")) if isinstance(raw, dict) else str(operation.get("name", ""))
     if operation.get("op") == "DELETE":
         return ChangeRecord(revision, ChangeKind.DELETE, name, None, *request)
+    kept = state.agents.get(name)
+    if kept is not None and kept.revision == revision:  # the snapshot holds this very version
+        return ChangeRecord(revision, ChangeKind.PUT, name, kept, *request)
     try:
         spec, _ = parse_record(name, raw)
     except DocumentError as exc:
         if revision > state.revision:
             state.rejected.append(RejectedRecord(name, str(exc), raw, f"{origin} revision {revision}"))
         return ChangeRecord(revision, ChangeKind.DELETE, name, None, *request)
-    agent = StoredAgent(spec, etag_of(encode_record(spec)), revision)
+    etag = operation.get("etag")
+    agent = StoredAgent(
+        spec, etag if isinstance(etag, str) and etag else etag_of(encode_record(spec)), revision
+    )
     return ChangeRecord(revision, ChangeKind.PUT, name, agent, *request)
 
 

@@ -40,6 +40,9 @@ from registry_server.registry.store import (
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 10_000
+# Journal segments older than the backup snapshot are kept while they hold one of the latest changes, so a
+# restart still knows their request ids and watches can resume from them.
+RETAINED_CHANGES = 1000
 COMPACT_AFTER_RECORDS = 10_000
 COMPACT_AFTER_BYTES = 16 * 1024 * 1024
 MAX_LOGGED_REJECTS = 20
@@ -131,6 +134,11 @@ class JournalStore:
         """Checks, numbers and queues the change, then waits until its batch is fsync'd."""
         if self._closed or self._segment is None:
             raise StorageUnavailableError("the registry store is not open; nothing was changed")
+        if self._segment.broken:
+            raise StorageUnavailableError(
+                "the registry journal could not be repaired after a write error; nothing was changed: "
+                "restart the server once the disk is healthy"
+            )
         if change.request_id:
             await self._refuse_repeated(change.request_id)
         records = self._checked_records(change)
@@ -293,7 +301,7 @@ class JournalStore:
         self._snapshots.save(render_snapshot(agents, revision))
         segments = segments_in(self._directory)
         for (_, path), (next_first, _) in itertools.pairwise(segments):
-            if next_first - 1 <= backup_revision:
+            if next_first - 1 <= min(backup_revision, revision - RETAINED_CHANGES):
                 path.unlink()
         sync_directory(self._directory)
 
@@ -313,7 +321,7 @@ def _apply(agents: dict[str, StoredAgent], record: ChangeRecord) -> None:
 def _operation(record: ChangeRecord) -> dict[str, object]:
     if record.agent is None:
         return delete_operation(record.name)
-    return put_operation(spec_to_record(record.agent.spec))
+    return put_operation(spec_to_record(record.agent.spec), record.agent.etag)
 
 
 def _shown(text: str, limit: int = 200) -> str:

@@ -111,6 +111,21 @@ class LoadResult:
 ChangeListener = Callable[[Sequence[ChangeRecord]], Awaitable[None]]
 
 
+def change_records(change: Change, last_revision: int) -> list[ChangeRecord]:
+    """The records a committed change wrote, given the revision `commit` returned."""
+    first = last_revision - len(change.mutations) + 1
+    records = []
+    for offset, mutation in enumerate(change.mutations):
+        revision = first + offset
+        request = (change.request_id, change.request_fingerprint)
+        if isinstance(mutation, DeleteAgent):
+            records.append(ChangeRecord(revision, ChangeKind.DELETE, mutation.name, None, *request))
+        else:
+            stored = StoredAgent(mutation.spec, mutation.etag, revision)
+            records.append(ChangeRecord(revision, ChangeKind.PUT, mutation.spec.name, stored, *request))
+    return records
+
+
 class StoreConflictError(EtagMismatchError):
     """A mutation's expected etag (or expected absence) no longer holds; nothing was written.
 

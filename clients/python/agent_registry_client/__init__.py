@@ -1,5 +1,6 @@
 """Typed async client of the Agent Registry service, as used by the Jarvis orchestrator."""
 
+from agent_registry_client.agent_cache import AgentCache
 from agent_registry_client.channel import TlsOptions
 from agent_registry_client.errors import (
     AgentRegistryError,
@@ -11,10 +12,19 @@ from agent_registry_client.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    RevisionCompacted,
     Unauthenticated,
     Unavailable,
 )
-from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.models import (
+    Agent,
+    AgentChange,
+    AgentPage,
+    AgentState,
+    Capabilities,
+    ChangeType,
+    Factory,
+)
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
 from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
@@ -32,6 +42,8 @@ from agent_registry_client.sessions import SessionClient
 
 __all__ = [
     "Agent",
+    "AgentCache",
+    "AgentChange",
     "AgentPage",
     "AgentRegistryError",
     "AgentResult",
@@ -40,6 +52,7 @@ __all__ = [
     "AlreadyExists",
     "Candidate",
     "Capabilities",
+    "ChangeType",
     "Completed",
     "Conflict",
     "DeadlineExceeded",
@@ -52,6 +65,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RegistryClient",
+    "RevisionCompacted",
     "Role",
     "RouterClient",
     "RoutingDecision",

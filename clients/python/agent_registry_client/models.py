@@ -71,6 +71,7 @@ class Agent:
     create_time: datetime | None = None
     update_time: datetime | None = None
     lease_ttl: timedelta | None = None  # renew with RegistryClient.keep_alive within each TTL
+    revision: int = 0
 
     def to_proto(self) -> agent_pb2.Agent:
         """The Agent message to send; output-only fields are left out."""
@@ -114,6 +115,7 @@ class Agent:
             if message.HasField("update_time")
             else None,
             lease_ttl=message.lease_ttl.ToTimedelta() if message.HasField("lease_ttl") else None,
+            revision=message.revision,
         )
 
 
@@ -124,3 +126,21 @@ class AgentPage:
     agents: list[Agent]
     next_page_token: str
     total_size: int
+    revision: int = 0
+
+
+class ChangeType(enum.Enum):
+    """What a registry change did to its agent."""
+
+    PUT = "PUT"
+    DELETE = "DELETE"
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """One change of the registry from WatchAgents: the agent as stored (PUT) or its name (DELETE)."""
+
+    revision: int
+    type: ChangeType
+    name: str
+    agent: Agent | None = None
