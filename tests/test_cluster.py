@@ -12,13 +12,17 @@ from pathlib import Path
 import pytest
 
 from agent_registry_client import (
+    AgentChange,
     AgentRegistryError,
     AgentState,
+    ChangeType,
     Conflict,
     RegistryClient,
+    RevisionCompacted,
     RouterClient,
     Unavailable,
 )
+from registry_server.registry.postgres_store import PostgresRegistryStore
 from tests.postgres import PostgresServer, start_postgres
 from tests.server_process import ServerProcess, start_server_process
 from tests.test_registry_rpcs import security_agent
@@ -96,6 +100,39 @@ async def test_registered_on_one_instance_is_routable_and_readable_on_the_other(
 
 async def _is_none(value: Awaitable[object]) -> bool:
     return await value is None
+
+
+async def first_changes(client: RegistryClient, since: int, count: int) -> list[AgentChange]:
+    """The first `count` changes a watch from `since` streams."""
+    changes: list[AgentChange] = []
+    async with asyncio.timeout(DEADLINE_S):
+        async for change in client.watch(since):
+            changes.append(change)
+            if len(changes) == count:
+                break
+    return changes
+
+
+async def test_a_watch_on_one_instance_streams_the_other_instances_changes(postgres_url, launch) -> None:
+    first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
+    start = (await second.registry.list_agents()).revision
+    registered = await first.registry.register_agent(security_agent())
+    await first.registry.delete_agent("security_agent", etag=registered.etag)
+    changes = await first_changes(second.registry, start, 2)
+    assert [(c.revision, c.type, c.name) for c in changes] == [
+        (start + 1, ChangeType.PUT, "security_agent"),
+        (start + 2, ChangeType.DELETE, "security_agent"),
+    ]
+    assert changes[0].agent is not None and changes[0].agent.etag == registered.etag
+    resumed = await first_changes(second.registry, start + 1, 1)  # after a reconnect: no gap, no repeat
+    assert [c.revision for c in resumed] == [start + 2]
+    store = await PostgresRegistryStore.open(postgres_url)
+    try:
+        await store.compact(keep=0)
+    finally:
+        await store.close()
+    with pytest.raises(RevisionCompacted):
+        await first_changes(second.registry, start, 1)
 
 
 async def test_one_etag_on_two_instances_exactly_one_update_wins(postgres_url, launch) -> None:
