@@ -190,3 +190,26 @@ async def test_a_stopped_database_is_unavailable_and_a_restarted_one_is_caught_u
     finally:
         await first.close()
         await second.close()
+
+
+async def test_concurrent_changes_share_transactions_and_a_conflict_fails_alone(
+    two_stores: StorePair,
+) -> None:
+    first, second = two_stores
+    start = (await first.load()).revision
+    taken = put("taken_agent")
+    await first.commit(Change((taken,)))
+    changes = [Change((put(f"batch_{i}_agent"),)) for i in range(40)]
+    changes.insert(20, Change((put("taken_agent"),)))  # conflicts: the name is taken
+    changes.insert(30, Change((put("pair_one_agent"), put("pair_two_agent"))))
+    results = await asyncio.gather(
+        *(store.commit(change) for store, change in zip([first, second] * 50, changes, strict=False)),
+        return_exceptions=True,
+    )
+    failures = [result for result in results if isinstance(result, BaseException)]
+    assert [type(failure) for failure in failures] == [StoreConflictError]
+    revisions = sorted(result for result in results if isinstance(result, int))
+    assert len(revisions) == 41
+    log = await first.changes_since(start)
+    assert [record.revision for record in log] == list(range(start + 1, start + 1 + 43))  # no gaps
+    assert revisions[-1] == start + 43

@@ -25,15 +25,17 @@ import yaml
 from registry_server.domain.agent import AgentSpec
 from registry_server.domain.errors import AlreadyExistsError, RevisionCompactedError
 from registry_server.postgres.database import Connection, create_pool, unavailable_on_connection_loss
-from registry_server.postgres.migrations import Migration, migrate
+from registry_server.postgres.migrations import migrate
 from registry_server.postgres.notifications import NotificationListener
 from registry_server.registry.document import DocumentError, encode_record, etag_of, parse_document
+from registry_server.registry.postgres_group_commit import GroupCommitter
+from registry_server.registry.postgres_schema import MIGRATIONS
+from registry_server.registry.postgres_writes import TAKE_REVISIONS, write_change
 from registry_server.registry.store import (
     Change,
     ChangeKind,
     ChangeListener,
     ChangeRecord,
-    DeleteAgent,
     DuplicateRequestError,
     LoadResult,
     Mutation,
@@ -51,84 +53,10 @@ KEEP_CHANGES = 10_000
 COMPACT_INTERVAL_S = 60.0
 ORIGIN = "PostgreSQL table agents"
 
-MIGRATIONS = (
-    Migration(
-        1,
-        "agents, their change log and the registry revision",
-        """
-        CREATE TABLE registry_state (
-            singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-            revision bigint NOT NULL DEFAULT 0,
-            compacted_through bigint NOT NULL DEFAULT 0,
-            seeded boolean NOT NULL DEFAULT false
-        );
-        INSERT INTO registry_state DEFAULT VALUES;
-        CREATE TABLE agents (
-            name text PRIMARY KEY,
-            record text NOT NULL,
-            etag text NOT NULL,
-            revision bigint NOT NULL
-        );
-        CREATE TABLE agent_changes (
-            revision bigint PRIMARY KEY,
-            change_last bigint NOT NULL,
-            kind text NOT NULL CHECK (kind IN ('PUT', 'DELETE')),
-            name text NOT NULL,
-            record text,
-            etag text,
-            request_id text NOT NULL DEFAULT '',
-            request_fingerprint text NOT NULL DEFAULT '',
-            origin text NOT NULL
-        );
-        CREATE INDEX agent_changes_request_id ON agent_changes (request_id) WHERE request_id <> '';
-        """,
-    ),
-    Migration(
-        2,
-        "agent leases: a TTL and the deadline by which the agent must renew",
-        """
-        CREATE TABLE agent_leases (
-            name text PRIMARY KEY,
-            ttl_ms bigint NOT NULL CHECK (ttl_ms > 0),
-            deadline timestamptz NOT NULL
-        );
-        """,
-    ),
-)
-
 SELECT_CHANGES = (
     "SELECT revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin "
     "FROM agent_changes "
 )
-# Locks the revision row until commit, reserves $1 revisions, returns the previous one and NOTIFYs the
-# new one (delivered at commit, never on rollback).
-TAKE_REVISIONS = (
-    "UPDATE registry_state SET revision = revision + $1 "
-    "RETURNING revision - $1 AS previous, pg_notify($2, revision::text)"
-)
-INSERT_LOGGED = """
-WITH written AS (
-    INSERT INTO agents (name, record, etag, revision) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (name) DO NOTHING RETURNING name
-)
-INSERT INTO agent_changes
-    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
-SELECT $4, $5, 'PUT', name, $2, $3, $6, $7, $8 FROM written
-"""
-UPDATE_LOGGED = """
-WITH written AS (
-    UPDATE agents SET record = $2, etag = $3, revision = $4 WHERE name = $1 AND etag = $9 RETURNING name
-)
-INSERT INTO agent_changes
-    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
-SELECT $4, $5, 'PUT', name, $2, $3, $6, $7, $8 FROM written
-"""
-DELETE_LOGGED = """
-WITH written AS (DELETE FROM agents WHERE name = $1 AND etag = $2 RETURNING name)
-INSERT INTO agent_changes
-    (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
-SELECT $3, $4, 'DELETE', name, NULL, NULL, $5, $6, $7 FROM written
-"""
 RECENT_CHANGES = SELECT_CHANGES + "ORDER BY revision DESC LIMIT $1"
 CHANGES_OF_REQUEST = SELECT_CHANGES + "WHERE request_id = $1 ORDER BY revision"
 CHANGES_AFTER = SELECT_CHANGES + "WHERE revision > $1 ORDER BY revision LIMIT $2"
@@ -152,6 +80,7 @@ class PostgresRegistryStore:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.caught_up = asyncio.Condition()
+        self._committer = GroupCommitter(pool, self._commit_in)
 
     @classmethod
     async def open(cls, url: str, defaults_file: Path | None = None) -> PostgresRegistryStore:
@@ -207,9 +136,10 @@ class PostgresRegistryStore:
             mutations: list[Mutation] = [PutAgent(spec, etag_of(encode_record(spec)), None) for spec in specs]
             last = await self._write(connection, Change(tuple(mutations)), revision)
             await connection.execute("UPDATE registry_state SET seeded = true, revision = $1", last)
-            log.warning(
-                "seeded the PostgreSQL registry with %d agents from %s", len(specs), self._defaults_file
-            )
+            if specs:
+                log.warning(
+                    "seeded the PostgreSQL registry with %d agents from %s", len(specs), self._defaults_file
+                )
             return f"PostgreSQL (seeded from {self._defaults_file})"
 
     def _defaults(self) -> list[AgentSpec]:
@@ -238,16 +168,18 @@ class PostgresRegistryStore:
         return int(last)
 
     async def commit(self, change: Change) -> int:
-        """Commits the change atomically, etags checked under the revision lock; returns its revision."""
-        with unavailable_on_connection_loss("committing a registry change"):
-            async with self.pool.acquire() as connection, connection.transaction():
-                current = await connection.fetchval(TAKE_REVISIONS, len(change.mutations), CHANGES_CHANNEL)
-                if change.request_id:
-                    await self._refuse_duplicate(connection, change.request_id)
-                last = await self._write(connection, change, current)
+        """Commits the change atomically (group-committed with concurrent ones); returns its revision."""
+        current, last = await self._committer.commit(change)
         if self._seen == current:  # nothing from other instances in between: no need to read it back
             self._seen = last
         return int(last)
+
+    async def _commit_in(self, connection: Connection, change: Change) -> tuple[int, int]:
+        """Takes the change's revisions under the row lock, checks its request id, writes it."""
+        current = await connection.fetchval(TAKE_REVISIONS, len(change.mutations), CHANGES_CHANNEL)
+        if change.request_id:
+            await self._refuse_duplicate(connection, change.request_id)
+        return current, await self._write(connection, change, current)
 
     async def _refuse_duplicate(self, connection: Connection, request_id: str) -> None:
         rows = await connection.fetch(CHANGES_OF_REQUEST, request_id)
@@ -255,32 +187,8 @@ class PostgresRegistryStore:
             raise DuplicateRequestError(request_id, [_change_record(row) for row in rows])
 
     async def _write(self, connection: Connection, change: Change, current: int) -> int:
-        """Applies each mutation with its etag condition and logs it; returns the last revision used.
-
-        One statement per mutation: the conditional write and its change record, in a CTE, so a write
-        that matched nothing logs nothing and reports the conflict.
-        """
-        last = current + len(change.mutations)
-        context = (last, change.request_id, change.request_fingerprint, self._instance)
-        for revision, mutation in enumerate(change.mutations, start=current + 1):
-            if isinstance(mutation, DeleteAgent):
-                name, expected = mutation.name, mutation.expected_etag
-                status = await connection.execute(DELETE_LOGGED, name, expected, revision, *context)
-            elif mutation.expected_etag is None:
-                name, expected = mutation.spec.name, None
-                record = encode_record(mutation.spec)
-                status = await connection.execute(
-                    INSERT_LOGGED, name, record, mutation.etag, revision, *context
-                )
-            else:
-                name, expected = mutation.spec.name, mutation.expected_etag
-                record = encode_record(mutation.spec)
-                status = await connection.execute(
-                    UPDATE_LOGGED, name, record, mutation.etag, revision, *context, expected
-                )
-            if status.endswith(" 0"):
-                raise StoreConflictError(name, current, _conflict_message(name, expected))
-        return last
+        """Applies the change's mutations after revision `current`; returns the last revision used."""
+        return await write_change(connection, change, current, self._instance)
 
     async def changes_since(self, revision: int, limit: int = 1000) -> list[ChangeRecord]:
         """Up to `limit` records after `revision`, whole changes, oldest first."""
@@ -426,13 +334,4 @@ def _change_record(row: asyncpg.Record) -> ChangeRecord:
         agent = StoredAgent(_spec(row["name"], row["record"]), row["etag"], row["revision"])
     return ChangeRecord(
         row["revision"], kind, row["name"], agent, row["request_id"], row["request_fingerprint"]
-    )
-
-
-def _conflict_message(name: str, expected_etag: str | None) -> str:
-    if expected_etag is None:
-        return f"an agent named {name!r} was registered meanwhile"
-    return (
-        f"agent {name!r} changed since etag {expected_etag!r} was read (or was deleted); "
-        "get it again and retry"
     )
