@@ -66,6 +66,7 @@ class RegistryServer:
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
         await self.health.enter_graceful_shutdown()
+        self.registry.end_watches()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         await self.retention.stop()
         await self.sessions.close()

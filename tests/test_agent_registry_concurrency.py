@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from registry_server.domain.agent import AgentSpec, FactoryRef
-from registry_server.domain.errors import EtagMismatchError
+from registry_server.domain.errors import EtagMismatchError, StorageUnavailableError
+from registry_server.registry import journal
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.changes import RequestKey
 from registry_server.registry.journal_store import JournalStore
@@ -110,3 +112,38 @@ async def test_concurrent_retries_of_one_request_id_apply_once(
     results = await asyncio.gather(*(registry.register(AgentSpec("one_agent", ECHO), key) for _ in range(5)))
     assert {agent.etag for agent in results} == {results[0].etag}
     assert registry.revision == 1
+
+
+async def test_a_name_freed_by_a_failed_write_can_be_registered(
+    registry: AgentRegistry, builds: GatedBuilds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing, fail_now = threading.Event(), threading.Event()
+    healthy_write = journal.write_all
+
+    def full_disk(descriptor: int, data: bytes) -> None:
+        writing.set()
+        fail_now.wait(WAIT_S)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("registry_server.registry.journal.write_all", full_disk)
+    monkeypatch.setattr("registry_server.registry.agent_registry.CATCH_UP_AFTER_S", 0.05)
+    conflicted = asyncio.Event()
+    catch_up = registry._catch_up
+
+    async def noted_catch_up(revision: int) -> None:
+        conflicted.set()
+        await catch_up(revision)
+
+    monkeypatch.setattr(registry, "_catch_up", noted_catch_up)
+    doomed = asyncio.create_task(registry.register(AgentSpec("one_agent", ECHO)))
+    async with asyncio.timeout(WAIT_S):
+        await asyncio.to_thread(writing.wait, WAIT_S)
+        second = asyncio.create_task(registry.register(AgentSpec("one_agent", ECHO, description="second")))
+        await conflicted.wait()  # the name is taken by the write in flight
+    monkeypatch.setattr("registry_server.registry.journal.write_all", healthy_write)
+    fail_now.set()
+    with pytest.raises(StorageUnavailableError):
+        await doomed
+    async with asyncio.timeout(WAIT_S):
+        assert (await second).spec.description == "second"
+    assert registry.get("one_agent").spec.description == "second"

@@ -95,7 +95,7 @@ async def test_a_full_disk_changes_nothing_and_the_store_keeps_working(
     def full(descriptor: int, data: bytes) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("registry_server.registry.journal.os.write", full)
+    monkeypatch.setattr("registry_server.registry.journal.write_all", full)
     with pytest.raises(StorageUnavailableError, match="No space left"):
         await store.commit(Change((put("b_agent"),)))
     monkeypatch.undo()

@@ -1,13 +1,15 @@
-"""The RegistryStore contract, run against every backend: the embedded journal and PostgreSQL."""
+"""The RegistryStore contract, run over every backend (add a harness to BACKENDS for a new one)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from registry_server.domain.agent import AgentSpec, FactoryRef
+from registry_server.domain.errors import RevisionCompactedError
 from registry_server.registry.document import encode_record, etag_of
 from registry_server.registry.journal_store import JournalStore
 from registry_server.registry.postgres_store import PostgresRegistryStore
@@ -19,87 +21,129 @@ from registry_server.registry.store import (
     PutAgent,
     RegistryStore,
     StoreConflictError,
+    change_records,
 )
-from tests.conftest import DEFAULTS_FILE, DEMO_AGENTS
+from tests.postgres import PostgresServer
 
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
-OpenStore = Callable[[], Awaitable[RegistryStore]]
+
+# A harness opens a store over a place (a temp dir here; a database for a shared backend); opening it again
+# over the same place is a restart.
+OpenStore = Callable[[Path], Awaitable[RegistryStore]]
 
 
-def put(name: str, description: str = "", expected: str | None = None) -> PutAgent:
-    spec = AgentSpec(name=name, factory=ECHO, description=description)
+async def open_journal(place: Path) -> RegistryStore:
+    return JournalStore(place, None, history_limit=50)
+
+
+def postgres_opener(server: PostgresServer) -> OpenStore:
+    """Opens the PostgreSQL store on one database per place, keeping as much history as the journal."""
+    databases: dict[Path, str] = {}
+
+    async def open_postgres(place: Path) -> RegistryStore:
+        if place not in databases:
+            databases[place] = server.create_database()
+        return await PostgresRegistryStore.open(databases[place], keep_changes=50)
+
+    return open_postgres
+
+
+BACKENDS: dict[str, OpenStore] = {"journal": open_journal}
+
+
+@pytest.fixture(params=[*sorted(BACKENDS), "postgres"])
+def open_store(request: pytest.FixtureRequest) -> OpenStore:
+    if request.param == "postgres":
+        return postgres_opener(request.getfixturevalue("postgres_server"))
+    opener: OpenStore = BACKENDS[request.param]
+    return opener
+
+
+@pytest.fixture
+async def store(open_store: OpenStore, tmp_path: Path) -> AsyncIterator[RegistryStore]:
+    opened = await open_store(tmp_path)
+    await opened.load()
+    yield opened
+    await opened.close()
+
+
+def put(name: str, expected: str | None = None, description: str = "") -> PutAgent:
+    spec = AgentSpec(name, ECHO, description=description)
     return PutAgent(spec, etag_of(encode_record(spec)), expected)
 
 
-@pytest.fixture(params=["journal", "postgres"])
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens (and at the end closes) handles on one backing store of the parametrised backend."""
-    opened: list[RegistryStore] = []
-    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
-
-    async def open_one() -> RegistryStore:
-        store: RegistryStore
-        if url:
-            store = await PostgresRegistryStore.open(url, DEFAULTS_FILE)
-        else:
-            store = JournalStore(tmp_path, DEFAULTS_FILE)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
-        await store.close()
-
-
-async def test_a_new_store_starts_from_the_defaults(open_store: OpenStore) -> None:
-    loaded = await (await open_store()).load()
-    assert {agent.spec.name for agent in loaded.agents} == DEMO_AGENTS
-    assert loaded.rejected == []
-
-
-async def test_revisions_grow_without_gaps_and_survive_a_reopen(open_store: OpenStore) -> None:
-    store = await open_store()
-    start = (await store.load()).revision
-    first = await store.commit(Change((put("one_agent"), put("two_agent"))))
-    second = await store.commit(Change((DeleteAgent("one_agent", put("one_agent").etag),)))
-    assert (first, second) == (start + 2, start + 3)
-    records = await store.changes_since(start)
+async def test_revisions_grow_by_one_per_record(store: RegistryStore) -> None:
+    assert await store.commit(Change((put("a_agent"),))) == 1
+    assert await store.commit(Change((put("b_agent"), put("c_agent")))) == 3
+    records = await store.changes_since(0)
     assert [(r.revision, r.kind, r.name) for r in records] == [
-        (start + 1, ChangeKind.PUT, "one_agent"),
-        (start + 2, ChangeKind.PUT, "two_agent"),
-        (start + 3, ChangeKind.DELETE, "one_agent"),
+        (1, ChangeKind.PUT, "a_agent"),
+        (2, ChangeKind.PUT, "b_agent"),
+        (3, ChangeKind.PUT, "c_agent"),
     ]
-    await store.close()
-    reopened = await (await open_store()).load()
-    assert reopened.revision == start + 3
-    names = {agent.spec.name for agent in reopened.agents}
-    assert "two_agent" in names
-    assert "one_agent" not in names
+    assert records[1].agent is not None and records[1].agent.revision == 2
 
 
-async def test_a_stale_etag_or_a_taken_name_changes_nothing(open_store: OpenStore) -> None:
-    store = await open_store()
-    await store.load()
-    created = put("contested_agent")
+async def test_etags_are_checked_atomically_with_the_write(store: RegistryStore) -> None:
+    created = put("a_agent")
     await store.commit(Change((created,)))
-    await store.commit(Change((put("contested_agent", "v2", expected=created.etag),)))
-    before = await store.changes_since(0)
     with pytest.raises(StoreConflictError):
-        await store.commit(Change((put("contested_agent", "v3", expected=created.etag),)))
+        await store.commit(Change((put("a_agent"),)))  # the name is taken
     with pytest.raises(StoreConflictError):
-        await store.commit(Change((put("fresh_agent"), put("contested_agent"))))
+        await store.commit(Change((put("a_agent", expected="stale"),)))
     with pytest.raises(StoreConflictError):
-        await store.commit(Change((DeleteAgent("contested_agent", created.etag),)))
-    assert await store.changes_since(0) == before
+        await store.commit(Change((DeleteAgent("missing_agent", "x"),)))
+    updated = put("a_agent", expected=created.etag, description="v2")
+    assert await store.commit(Change((updated,))) == 2
+    assert await store.commit(Change((DeleteAgent("a_agent", updated.etag),))) == 3
 
 
-async def test_a_request_id_is_committed_once(open_store: OpenStore) -> None:
-    store = await open_store()
-    await store.load()
-    change = Change((put("once_agent"),), request_id="request-7", request_fingerprint="register once")
-    revision = await store.commit(change)
-    with pytest.raises(DuplicateRequestError) as duplicate:
-        await store.commit(change)
-    assert [(r.revision, r.name, r.request_fingerprint) for r in duplicate.value.records] == [
-        (revision, "once_agent", "register once")
+async def test_concurrent_updates_from_one_etag_let_exactly_one_win(store: RegistryStore) -> None:
+    created = put("a_agent")
+    await store.commit(Change((created,)))
+    attempts = [
+        store.commit(Change((put("a_agent", expected=created.etag, description=f"v{i}"),))) for i in range(5)
     ]
+    outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+    assert sum(isinstance(outcome, int) for outcome in outcomes) == 1
+    assert sum(isinstance(outcome, StoreConflictError) for outcome in outcomes) == 4
+
+
+async def test_a_batch_is_all_or_nothing(store: RegistryStore) -> None:
+    await store.commit(Change((put("a_agent"),)))
+    with pytest.raises(StoreConflictError):
+        await store.commit(Change((put("b_agent"), put("a_agent"))))
+    assert [record.name for record in await store.changes_since(0)] == ["a_agent"]
+
+
+async def test_a_request_id_is_applied_once(store: RegistryStore) -> None:
+    change = Change((put("a_agent"),), request_id="req-1", request_fingerprint="fp")
+    last = await store.commit(change)
+    with pytest.raises(DuplicateRequestError) as repeated:
+        await store.commit(change)
+    assert list(repeated.value.records) == change_records(change, last)
+
+
+async def test_everything_committed_survives_a_restart(open_store: OpenStore, tmp_path: Path) -> None:
+    first = await open_store(tmp_path)
+    await first.load()
+    await first.commit(Change((put("a_agent"), put("b_agent"))))
+    await first.commit(Change((DeleteAgent("a_agent", put("a_agent").etag),), request_id="del"))
+    await first.close()
+    second = await open_store(tmp_path)
+    loaded = await second.load()
+    assert loaded.revision == 3
+    assert [(agent.spec.name, agent.revision) for agent in loaded.agents] == [("b_agent", 2)]
+    with pytest.raises(DuplicateRequestError):
+        await second.commit(Change((DeleteAgent("a_agent", "x"),), request_id="del"))
+    assert [record.revision for record in await second.changes_since(1)] == [2, 3]
+    await second.close()
+
+
+async def test_history_past_the_kept_window_is_compacted(store: RegistryStore) -> None:
+    for index in range(60):
+        await store.commit(Change((put(f"n{index}_agent"),)))
+    assert await store.changes_since(60) == []
+    assert [record.revision for record in await store.changes_since(55, limit=3)] == [56, 57, 58]
+    with pytest.raises(RevisionCompactedError):
+        await store.changes_since(0)

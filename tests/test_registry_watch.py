@@ -183,3 +183,49 @@ async def test_readme_cache_example_runs(start: StartServer) -> None:
     server = await start()
     revision = await run_example("from agent_registry_client import AgentCache", server, "cache.revision")
     assert revision == 0, "the defaults are the registry's starting point"
+
+
+async def test_stopping_the_server_ends_watches_with_unavailable(start: StartServer) -> None:
+    server = await start()
+    async with RegistryClient(f"127.0.0.1:{server.port}") as client:
+        watch = client.watch(since_revision=0)
+        await client.register_agent(security_agent())
+        assert summary(await take(watch, 1)) == [(1, "PUT", "security_agent")]
+        async with asyncio.timeout(WAIT_S):  # with a grace of 600 s, a watch left open would hold this
+            await server.stop(600)
+            with pytest.raises(Unavailable, match="shutting down"):
+                await anext(watch)
+
+
+@pytest.mark.parametrize("request_id", ["x" * 129, "line\nbreak", "caf\u00e9"])
+async def test_a_malformed_request_id_is_invalid_and_changes_nothing(
+    start: StartServer, request_id: str
+) -> None:
+    server = await start()
+    async with RegistryClient(f"127.0.0.1:{server.port}") as client:
+        with pytest.raises(InvalidArgument) as refused:
+            await client.register_agent(security_agent(), request_id=request_id)
+        assert refused.value.field_violations[0].field == "request_id"
+        assert (await client.list_agents()).revision == 0
+
+
+async def test_agent_cache_lists_again_when_its_revision_is_no_longer_kept(
+    start: StartServer, data_dir: Path
+) -> None:
+    first = await start()
+    port = first.port
+    async with (
+        RegistryClient(f"127.0.0.1:{port}") as client,
+        AgentCache(client, retry_delay_s=0.05, max_retry_delay_s=0.2) as cache,
+    ):
+        assert cache.revision == 0 and set(cache.agents()) == DEMO_AGENTS
+        await first.stop(0)
+        for path in data_dir.glob("registry*"):
+            path.unlink()
+        agent = {"factory": {"module": "tests.fake_agents", "function": "create_echo_agent"}, "revision": 40}
+        document = {"version": "1.0.0", "revision": 50, "agents": {"old_agent": agent}}
+        (data_dir / "registry_config.json").write_text(json.dumps(document))
+        await start(port=port)
+        async with asyncio.timeout(WAIT_S):
+            await cache.wait_for_revision(50)
+        assert set(cache.agents()) == {"old_agent"}

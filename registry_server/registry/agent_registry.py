@@ -82,8 +82,13 @@ class AgentRegistry:
             self._notify(name)
         return result
 
+    def end_watches(self) -> None:
+        """Ends every watch stream with UNAVAILABLE, so a stopping server need not wait for them."""
+        self._feed.close()
+
     async def close(self) -> None:
-        """Closes the store once queued changes are durable."""
+        """Ends the watches and closes the store once queued changes are durable."""
+        self._feed.close()
         await self._store.close()
 
     @property
@@ -149,17 +154,19 @@ class AgentRegistry:
             built.append(
                 RegisteredAgent(stored, etag_of(encode_record(stored)), AgentState.AVAILABLE, "", instance)
             )
-        try:
-            created = await self._commit([(agent, None) for agent in built], [], request)
-        except StoreConflictError as exc:
-            await self._feed.installed(exc.revision)
-            self._refuse_existing(specs)
-            raise AlreadyExistsError(f"{exc}; list the agents and retry") from exc
-        except DuplicateRequestError as exc:
-            return await self._repeated(exc)
-        for agent in created:
-            log.info("registered agent %s (%s)", agent.name, agent.spec.factory.qualified_name)
-        return created
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                created = await self._commit([(agent, None) for agent in built], [], request)
+            except StoreConflictError as exc:  # a name was taken meanwhile, or its write failed
+                await self._catch_up(exc.revision)
+                self._refuse_existing(specs)
+                continue
+            except DuplicateRequestError as exc:
+                return await self._repeated(exc)
+            for agent in created:
+                log.info("registered agent %s (%s)", agent.name, agent.spec.factory.qualified_name)
+            return created
+        raise _too_contended(specs[0].name)
 
     def _checked_new(self, specs: list[AgentSpec], prefix: str) -> list[AgentSpec]:
         if not specs:
@@ -223,7 +230,7 @@ class AgentRegistry:
             try:
                 await self._commit([], [current], request)
             except StoreConflictError as exc:
-                await self._feed.installed(exc.revision)
+                await self._catch_up(exc.revision)
                 continue
             except DuplicateRequestError as exc:
                 await self._repeated(exc)
@@ -253,7 +260,7 @@ class AgentRegistry:
             try:
                 return (await self._commit([(agent, current.etag)], [], request))[0]
             except StoreConflictError as exc:
-                await self._feed.installed(exc.revision)
+                await self._catch_up(exc.revision)
             except DuplicateRequestError as exc:
                 return (await self._repeated(exc))[0]
         raise _too_contended(name)
@@ -317,7 +324,7 @@ class AgentRegistry:
 
     async def _repeated(self, duplicate: DuplicateRequestError) -> list[RegisteredAgent]:
         """The first result of a request the store had already committed."""
-        await self._feed.installed(duplicate.records[-1].revision)
+        await self._wait_installed(duplicate.records[-1].revision)
         return self._results_of(duplicate.records)
 
     def _results_of(self, records: tuple[ChangeRecord, ...]) -> list[RegisteredAgent]:
@@ -363,6 +370,18 @@ class AgentRegistry:
         self._feed.offer(records, lambda: self._install(by_name))
         await self._wait_installed(last)
         return installed
+
+    async def _catch_up(self, revision: int) -> None:
+        """Waits a little for changes up to `revision` to be installed, so a re-check sees them.
+
+        The revision a conflict reports may belong to a change whose write then failed: the wait is bounded,
+        and the re-check runs either way.
+        """
+        try:
+            async with asyncio.timeout(CATCH_UP_AFTER_S):
+                await self._feed.installed(revision)
+        except TimeoutError:
+            await self._apply_external(await self._store.changes_since(self._feed.revision))
 
     async def _wait_installed(self, revision: int) -> None:
         """Waits for the install; if another instance's change is missing, asks the store for it."""

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from registry_server.domain.errors import StorageUnavailableError
 from registry_server.registry.store import ChangeRecord, RegistryStore
 
 WATCH_QUEUE_LIMIT = 10_000
@@ -28,6 +29,11 @@ class Watcher:
         self._queue: asyncio.Queue[ChangeRecord | None] = asyncio.Queue()
         self._limit = limit
         self.overflowed = False
+
+    def end(self) -> None:
+        """Ends the watcher's records at once."""
+        self.overflowed = True
+        self._queue.put_nowait(None)
 
     def push(self, records: Sequence[ChangeRecord]) -> None:
         """Queues records; past the limit the watcher ends, and its reader resumes from the store."""
@@ -54,6 +60,7 @@ class ChangeFeed:
         self._pending: dict[int, tuple[Sequence[ChangeRecord], Callable[[], None]]] = {}
         self._progress = asyncio.Event()
         self._watchers: set[Watcher] = set()
+        self.closed = False
         self._requests: OrderedDict[str, tuple[ChangeRecord, ...]] = OrderedDict()
 
     def start(self, revision: int, history: Sequence[ChangeRecord]) -> None:
@@ -90,8 +97,18 @@ class ChangeFeed:
         while self.revision < revision:
             await self._progress.wait()
 
+    def close(self) -> None:
+        """Ends every watcher (the server is stopping) and refuses new ones."""
+        self.closed = True
+        for watcher in self._watchers:
+            watcher.end()
+
     def subscribe(self, limit: int = WATCH_QUEUE_LIMIT) -> Watcher:
         """A new watcher of every change installed from now on."""
+        if self.closed:
+            raise StorageUnavailableError(
+                "the server is shutting down: watch again, from the revision of the last change received"
+            )
         watcher = Watcher(limit)
         self._watchers.add(watcher)
         return watcher

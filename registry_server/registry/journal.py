@@ -108,6 +108,13 @@ def _decode_line(line: bytes) -> JournalEntry | None:
         return None
 
 
+def write_all(descriptor: int, data: bytes) -> None:
+    """Writes every byte of `data`, however many calls it takes."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+
+
 class SegmentWriter:
     """The open segment: appends whole batches of lines and fsyncs them; a failed append leaves no trace."""
 
@@ -126,9 +133,7 @@ class SegmentWriter:
         be appended after it (a restart recovers it).
         """
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._descriptor, view) :]
+            write_all(self._descriptor, data)
             os.fsync(self._descriptor)
         except OSError:
             try:

@@ -30,7 +30,7 @@ from registry_server.postgres.notifications import NotificationListener
 from registry_server.registry.document import DocumentError, encode_record, etag_of, parse_document
 from registry_server.registry.postgres_group_commit import GroupCommitter
 from registry_server.registry.postgres_schema import MIGRATIONS
-from registry_server.registry.postgres_writes import TAKE_REVISIONS, write_change
+from registry_server.registry.postgres_writes import COMPACT, TAKE_REVISIONS, write_change
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 CHANGES_CHANNEL = "agent_registry_changes"
 RECENT_CHANGES_LOADED = 1000
 KEEP_CHANGES = 10_000
-COMPACT_INTERVAL_S = 60.0
 ORIGIN = "PostgreSQL table agents"
 
 SELECT_CHANGES = (
@@ -66,8 +65,15 @@ CHANGES_BETWEEN = SELECT_CHANGES + "WHERE revision > $1 AND revision <= $2 ORDER
 class PostgresRegistryStore:
     """RegistryStore on PostgreSQL, shared by any number of instances."""
 
-    def __init__(self, pool: asyncpg.Pool, url: str, defaults_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        url: str,
+        defaults_file: Path | None = None,
+        keep_changes: int = KEEP_CHANGES,
+    ) -> None:
         self.pool = pool
+        self._keep_changes = keep_changes
         self.url = url
         self._defaults_file = defaults_file
         self._instance = uuid.uuid4().hex
@@ -83,8 +89,13 @@ class PostgresRegistryStore:
         self._committer = GroupCommitter(pool, self._commit_in)
 
     @classmethod
-    async def open(cls, url: str, defaults_file: Path | None = None) -> PostgresRegistryStore:
-        """Connects, applies the registry's schema migrations and returns the store."""
+    async def open(
+        cls, url: str, defaults_file: Path | None = None, keep_changes: int = KEEP_CHANGES
+    ) -> PostgresRegistryStore:
+        """Connects, applies the registry's schema migrations and returns the store.
+
+        The change log keeps the last `keep_changes` revisions (for watches and request ids).
+        """
         pool = await create_pool(url)
         try:
             async with pool.acquire() as connection:
@@ -92,7 +103,7 @@ class PostgresRegistryStore:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, url, defaults_file)
+        return cls(pool, url, defaults_file, keep_changes)
 
     @property
     def seen_revision(self) -> int:
@@ -175,11 +186,21 @@ class PostgresRegistryStore:
         return int(last)
 
     async def _commit_in(self, connection: Connection, change: Change) -> tuple[int, int]:
-        """Takes the change's revisions under the row lock, checks its request id, writes it."""
-        current = await connection.fetchval(TAKE_REVISIONS, len(change.mutations), CHANGES_CHANNEL)
+        """Takes the change's revisions under the row lock, checks its request id, writes it.
+
+        Every tenth of the kept window, the same transaction drops the records that fell out of it.
+        """
+        taken = await connection.fetchrow(TAKE_REVISIONS, len(change.mutations), CHANGES_CHANNEL)
+        if taken is None:
+            raise RuntimeError("registry_state has no row: the schema migration did not run")
+        current, compacted = taken["previous"], taken["compacted_through"]
         if change.request_id:
             await self._refuse_duplicate(connection, change.request_id)
-        return current, await self._write(connection, change, current)
+        last = await self._write(connection, change, current)
+        floor = last - self._keep_changes
+        if floor - compacted > max(self._keep_changes // 10, 1):
+            await connection.execute(COMPACT, floor)
+        return current, last
 
     async def _refuse_duplicate(self, connection: Connection, request_id: str) -> None:
         rows = await connection.fetch(CHANGES_OF_REQUEST, request_id)
@@ -211,7 +232,7 @@ class PostgresRegistryStore:
                 return rows
 
     async def compact(self, keep: int = KEEP_CHANGES) -> int:
-        """Drops change records before the last `keep` revisions; returns the revision compacted through."""
+        """Drops change records before the last `keep` revisions now; returns the compaction mark."""
         with unavailable_on_connection_loss("compacting the registry change log"):
             async with self.pool.acquire() as connection, connection.transaction():
                 revision = await connection.fetchval("SELECT revision FROM registry_state FOR UPDATE")
@@ -219,8 +240,7 @@ class PostgresRegistryStore:
                 floor = revision - keep
                 if floor <= compacted:
                     return int(compacted)
-                await connection.execute("DELETE FROM agent_changes WHERE revision <= $1", floor)
-                await connection.execute("UPDATE registry_state SET compacted_through = $1", floor)
+                await connection.execute(COMPACT, floor)
                 return int(floor)
 
     def subscribe(self, listener: ChangeListener) -> None:
@@ -232,10 +252,7 @@ class PostgresRegistryStore:
         if self._tasks or not self._loaded or not self._listeners:
             return
         self._notifications.start()
-        self._tasks = [
-            asyncio.create_task(self._deliver_forever(), name="registry-change-delivery"),
-            asyncio.create_task(self._compact_forever(), name="registry-compaction"),
-        ]
+        self._tasks = [asyncio.create_task(self._deliver_forever(), name="registry-change-delivery")]
 
     def _on_notification(self, _channel: str, payload: str) -> None:
         with contextlib.suppress(ValueError):
@@ -278,12 +295,6 @@ class PostgresRegistryStore:
                 await listener(records)
             except Exception:
                 log.exception("a registry change listener failed on revision %d", records[-1].revision)
-
-    async def _compact_forever(self) -> None:
-        while True:
-            await asyncio.sleep(COMPACT_INTERVAL_S)
-            with contextlib.suppress(Exception):
-                await self.compact()
 
     async def wait_for_revision(self, revision: int, timeout_s: float) -> bool:
         """Waits until this instance has seen `revision`; False on timeout."""

@@ -10,7 +10,7 @@ from registry_server.registry.store import Change, DeleteAgent, StoreConflictErr
 # new one (delivered at commit, never on rollback).
 TAKE_REVISIONS = (
     "UPDATE registry_state SET revision = revision + $1 "
-    "RETURNING revision - $1 AS previous, pg_notify($2, revision::text)"
+    "RETURNING revision - $1 AS previous, compacted_through, pg_notify($2, revision::text)"
 )
 INSERT_LOGGED = """
 WITH written AS (
@@ -34,6 +34,11 @@ WITH written AS (DELETE FROM agents WHERE name = $1 AND etag = $2 RETURNING name
 INSERT INTO agent_changes
     (revision, change_last, kind, name, record, etag, request_id, request_fingerprint, origin)
 SELECT $3, $4, 'DELETE', name, NULL, NULL, $5, $6, $7 FROM written
+"""
+# Run under the revision row lock: drops the change records at or before $1 and remembers the mark.
+COMPACT = """
+WITH dropped AS (DELETE FROM agent_changes WHERE revision <= $1)
+UPDATE registry_state SET compacted_through = $1
 """
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -171,7 +171,7 @@ class RegistryClient(ServiceClient):
         response = await self._call(self.stub.SearchAgents, request)
         return [Candidate.from_proto(candidate) for candidate in response.candidates]
 
-    async def watch(self, since_revision: int | None = None) -> AsyncIterator[AgentChange]:
+    async def watch(self, since_revision: int | None = None) -> AsyncGenerator[AgentChange, None]:
         """Every change after `since_revision` (None: from now on), then each new one as it happens.
 
         The stream has no deadline. It raises RevisionCompacted when the changes after `since_revision`
