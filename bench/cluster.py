@@ -3,7 +3,8 @@
 Each PostgreSQL figure sits beside the embedded backend's, measured in the same run:
 - GetAgent and Route throughput (1,000 agents, 32 in flight per client): embedded, one instance on
   PostgreSQL, and two instances on PostgreSQL with one load client each (medians of 3 interleaved rounds);
-- RegisterAgent p50 through PostgreSQL (fsync on, as in production) against the embedded journal;
+- RegisterAgent p50 through PostgreSQL (fsync on, as in production) against the embedded journal, and
+  against a bare one-row commit on the same PostgreSQL (its WAL flush is the floor of any durable write);
 - change propagation: from RegisterAgent returning on instance A until instance B answers GetAgent for
   the new agent, p50 and p99.
 On this machine 2 cores carry the load clients, the instances and PostgreSQL, so two instances cannot
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from grpc import aio
 
 from agentregistry.v1 import agent_pb2, registry_service_pb2, registry_service_pb2_grpc
@@ -80,6 +82,23 @@ async def seed_postgres(url: str) -> None:
         await store.import_agents(agents)
     finally:
         await store.close()
+
+
+async def bare_commit_p50(url: str) -> float:
+    """p50 in ms of committing a one-row UPDATE on the same database: PostgreSQL's own floor per write."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("CREATE TABLE IF NOT EXISTS bench_floor (id int PRIMARY KEY, n bigint)")
+        await connection.execute("INSERT INTO bench_floor VALUES (1, 0) ON CONFLICT DO NOTHING")
+        samples = []
+        for _ in range(200):
+            started = time.perf_counter()
+            async with connection.transaction():
+                await connection.execute("UPDATE bench_floor SET n = n + 1 WHERE id = 1")
+            samples.append((time.perf_counter() - started) * 1000)
+        return statistics.median(samples)
+    finally:
+        await connection.close()
 
 
 async def propagation_ms(writer: str, reader: str) -> list[float]:
@@ -148,10 +167,13 @@ def main() -> None:
             }
         embedded_register = register_p50(embedded.target, "embedded")
         postgres_register = register_p50(first.target, "postgres")
+        floor = asyncio.run(bare_commit_p50(url))
         figures["register_agent_p50"] = {
             "embedded_ms": round(embedded_register, 3),
             "postgres_ms": round(postgres_register, 3),
+            "postgres_bare_commit_ms": round(floor, 3),
             "postgres_vs_embedded": round(postgres_register / embedded_register, 3),
+            "postgres_vs_bare_commit": round(postgres_register / floor, 3),
         }
         samples = asyncio.run(propagation_ms(first.target, second.target))
         figures["change_propagation_between_instances"] = {
