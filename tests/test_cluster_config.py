@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import yaml
 
 from registry_server.config import parse_config
 from tests.conftest import REPO
+from tests.postgres import PostgresServer
 
 
 def test_the_database_url_comes_from_the_flag_or_the_variable() -> None:
@@ -36,3 +39,28 @@ def test_the_compose_file_runs_two_instances_on_one_postgres() -> None:
     assert services["postgres"]["image"].startswith("postgres:")
     published = [port for instance in instances for port in instance["ports"]]
     assert all(port.startswith("127.0.0.1:") for port in published)
+
+
+async def test_a_server_whose_database_refuses_it_exits_with_a_message(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "registry_server",
+        "--port",
+        "0",
+        "--data-dir",
+        str(tmp_path),
+        "--database-url",
+        postgres_server.url("no_such_database"),
+        cwd=REPO,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    log = err.decode()
+    assert process.returncode == 1
+    assert "cannot start: PostgreSQL at postgresql://registry@" in log
+    assert "does not exist" in log
+    assert "Traceback" not in log

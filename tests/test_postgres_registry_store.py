@@ -23,7 +23,7 @@ from registry_server.registry.store import (
     StoreConflictError,
 )
 from tests.conftest import DEFAULTS_FILE, DEMO_AGENTS
-from tests.postgres import PostgresServer, start_postgres
+from tests.postgres import PostgresServer, free_port, start_postgres
 
 StorePair = tuple[PostgresRegistryStore, PostgresRegistryStore]
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
@@ -213,3 +213,20 @@ async def test_concurrent_changes_share_transactions_and_a_conflict_fails_alone(
     log = await first.changes_since(start)
     assert [record.revision for record in log] == list(range(start + 1, start + 1 + 43))  # no gaps
     assert revisions[-1] == start + 43
+
+
+async def test_a_database_that_refuses_the_connection_is_reported_at_once(
+    postgres_server: PostgresServer,
+) -> None:
+    with pytest.raises(StorageUnavailableError, match=r"refused the connection.*does not exist"):
+        await PostgresRegistryStore.open(postgres_server.url("no_such_database"))
+
+
+async def test_an_unreachable_database_is_reported_after_the_start_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("registry_server.postgres.database.START_DEADLINE_S", 0.3)
+    with pytest.raises(
+        StorageUnavailableError, match="cannot connect to PostgreSQL at postgresql://u:\\*\\*\\*@"
+    ):
+        await PostgresRegistryStore.open(f"postgresql://u:secret@127.0.0.1:{free_port()}/db")

@@ -74,6 +74,11 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
             log.warning("PostgreSQL not reachable yet (%s); retrying in %.1f s", _short(error), delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
+        except asyncpg.PostgresError as error:
+            # Refused for good (unknown database or role, wrong password): retrying cannot help.
+            raise StorageUnavailableError(
+                f"PostgreSQL at {redacted(url)} refused the connection: {_short(error)}"
+            ) from error
 
 
 def _short(error: BaseException) -> str:
