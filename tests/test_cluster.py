@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -67,8 +68,11 @@ class Instance:
             return None
 
 
+Launch = Callable[[str, str], Awaitable[Instance]]
+
+
 @pytest.fixture
-async def launch(tmp_path: Path) -> AsyncIterator[Callable[[str, str], Awaitable[Instance]]]:
+async def launch(tmp_path: Path) -> AsyncIterator[Launch]:
     """Starts instances on a database URL, each with its own data dir; stops them all at the end."""
     started: list[Instance] = []
 
@@ -84,7 +88,9 @@ async def launch(tmp_path: Path) -> AsyncIterator[Callable[[str, str], Awaitable
         await instance.close()
 
 
-async def test_registered_on_one_instance_is_routable_and_readable_on_the_other(postgres_url, launch) -> None:
+async def test_registered_on_one_instance_is_routable_and_readable_on_the_other(
+    postgres_url: str, launch: Launch
+) -> None:
     first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
     assert not await second.routes_to("security_agent")
     registered = await first.registry.register_agent(security_agent())
@@ -113,7 +119,9 @@ async def first_changes(client: RegistryClient, since: int, count: int) -> list[
     return changes
 
 
-async def test_a_watch_on_one_instance_streams_the_other_instances_changes(postgres_url, launch) -> None:
+async def test_a_watch_on_one_instance_streams_the_other_instances_changes(
+    postgres_url: str, launch: Launch
+) -> None:
     first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
     start = (await second.registry.list_agents()).revision
     registered = await first.registry.register_agent(security_agent())
@@ -135,7 +143,7 @@ async def test_a_watch_on_one_instance_streams_the_other_instances_changes(postg
         await first_changes(second.registry, start, 1)
 
 
-async def test_one_etag_on_two_instances_exactly_one_update_wins(postgres_url, launch) -> None:
+async def test_one_etag_on_two_instances_exactly_one_update_wins(postgres_url: str, launch: Launch) -> None:
     first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
     agent = await first.registry.register_agent(security_agent())
     await eventually(lambda: _is_known(second, agent.etag), "B sees the agent")
@@ -156,7 +164,7 @@ async def _is_known(instance: Instance, etag: str) -> bool:
 
 
 async def test_an_expired_lease_takes_the_agent_out_of_routing_on_both_instances(
-    postgres_url, launch
+    postgres_url: str, launch: Launch
 ) -> None:
     first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
     leased = replace(security_agent(), lease_ttl=timedelta(seconds=1))
@@ -164,14 +172,17 @@ async def test_an_expired_lease_takes_the_agent_out_of_routing_on_both_instances
     assert registered.lease_ttl == timedelta(seconds=1)
     for instance in (first, second):
         await eventually(
-            lambda i=instance: _state_is(i, AgentState.UNAVAILABLE), "the agent's lease expired everywhere"
+            functools.partial(_state_is, instance, AgentState.UNAVAILABLE),
+            "the agent's lease expired everywhere",
         )
         assert not await instance.routes_to("security_agent")
     expired = await second.registry.get_agent("security_agent")
     assert "lease expired" in expired.state_message
     await second.registry.keep_alive("security_agent", ttl=timedelta(minutes=5))
     for instance in (first, second):
-        await eventually(lambda i=instance: i.routes_to("security_agent"), "a renewal restores routing")
+        await eventually(
+            functools.partial(instance.routes_to, "security_agent"), "a renewal restores routing"
+        )
 
 
 async def _state_is(instance: Instance, state: AgentState) -> bool:
@@ -217,7 +228,9 @@ async def _names(instance: Instance) -> set[str]:
     return {agent.name async for agent in instance.registry.iter_agents(page_size=1000)}
 
 
-async def test_kill_9_during_concurrent_writes_loses_nothing_acknowledged(postgres_url, launch) -> None:
+async def test_kill_9_during_concurrent_writes_loses_nothing_acknowledged(
+    postgres_url: str, launch: Launch
+) -> None:
     first, second = await launch(postgres_url, "a"), await launch(postgres_url, "b")
     on_first, on_second = Writers(first, "w_a"), Writers(second, "w_b")
     on_first.start(4)
@@ -255,7 +268,7 @@ async def own_postgres() -> AsyncIterator[PostgresServer]:
 
 
 async def test_a_postgres_restart_under_load_is_unavailable_then_recovers_losing_nothing(
-    own_postgres: PostgresServer, launch
+    own_postgres: PostgresServer, launch: Launch
 ) -> None:
     url = own_postgres.create_database("cluster")
     first, second = await launch(url, "a"), await launch(url, "b")
@@ -276,7 +289,9 @@ async def test_a_postgres_restart_under_load_is_unavailable_then_recovers_losing
     await on_second.stop()
     acknowledged = on_first.acknowledged | on_second.acknowledged
     for instance in (first, second):
-        await eventually(lambda i=instance: _holds(i, acknowledged), "every acknowledged agent on each")
+        await eventually(
+            functools.partial(_holds, instance, acknowledged), "every acknowledged agent on each"
+        )
 
 
 async def _both_unavailable(one: Writers, other: Writers) -> bool:

@@ -12,7 +12,8 @@ from registry_server.domain.agent import AgentSpec, FactoryRef
 from registry_server.domain.errors import RevisionCompactedError, StorageUnavailableError
 from registry_server.postgres.migrations import Migration, SchemaTooNewError, migrate
 from registry_server.registry.document import encode_record, etag_of
-from registry_server.registry.postgres_store import MIGRATIONS, PostgresRegistryStore
+from registry_server.registry.postgres_schema import MIGRATIONS
+from registry_server.registry.postgres_store import PostgresRegistryStore
 from registry_server.registry.store import (
     Change,
     ChangeKind,
