@@ -178,6 +178,10 @@ async def test_an_expired_lease_takes_the_agent_out_of_routing_on_both_instances
         assert not await instance.routes_to("security_agent")
     expired = await second.registry.get_agent("security_agent")
     assert "lease expired" in expired.state_message
+    changed = await first.registry.update_agent("security_agent", description="Audits, still unrenewed.")
+    await eventually(lambda: _is_known(second, changed.etag), "B applies the change made on A")
+    for instance in (first, second):  # a changed definition does not renew the lease
+        assert await instance.state_of("security_agent") is AgentState.UNAVAILABLE
     await second.registry.keep_alive("security_agent", ttl=timedelta(minutes=5))
     for instance in (first, second):
         await eventually(
