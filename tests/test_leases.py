@@ -78,3 +78,14 @@ async def test_a_deleted_agent_loses_its_lease(client: RegistryClient) -> None:
     await client.register_agent(security_agent())
     with pytest.raises(FailedPrecondition, match="holds no lease"):
         await client.keep_alive("security_agent")
+
+
+async def test_a_batch_registers_each_agent_with_its_own_lease(client: RegistryClient) -> None:
+    leased = replace(security_agent("leased_agent"), lease_ttl=timedelta(seconds=30))
+    registered = await client.batch_register_agents([leased, security_agent("plain_agent")])
+    assert [agent.lease_ttl for agent in registered] == [timedelta(seconds=30), None]
+    assert await client.keep_alive("leased_agent") > datetime.now(UTC)
+    with pytest.raises(FailedPrecondition, match="holds no lease"):
+        await client.keep_alive("plain_agent")
+    with pytest.raises(InvalidArgument, match=r"agents\[0\]\.lease_ttl"):
+        await client.batch_register_agents([replace(security_agent("x_agent"), lease_ttl=timedelta(0))])

@@ -99,11 +99,17 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             raise ValidationError.single(
                 "agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch"
             )
+        ttls = [ttl_from_proto(agent, f"agents[{i}].lease_ttl") for i, agent in enumerate(request.agents)]
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
         agents = await self._registry.register_many(
             specs, request=request_key("BatchRegisterAgents", request)
         )
-        return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
+        for agent, ttl in zip(agents, ttls, strict=True):
+            if ttl is not None:
+                await self._leases.grant(agent.name, ttl)
+        return pb.BatchRegisterAgentsResponse(
+            agents=[with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name)) for agent in agents]
+        )
 
     async def UpdateAgent(
         self, request: pb.UpdateAgentRequest, context: aio.ServicerContext
