@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from registry_server.domain.agent import AgentSpec, FactoryRef
-from registry_server.domain.errors import EtagMismatchError, StorageUnavailableError
+from registry_server.domain.errors import EtagMismatchError, StorageUnavailableError, ValidationError
 from registry_server.registry import journal
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.changes import RequestKey
@@ -147,3 +147,14 @@ async def test_a_name_freed_by_a_failed_write_can_be_registered(
     async with asyncio.timeout(WAIT_S):
         assert (await second).spec.description == "second"
     assert registry.get("one_agent").spec.description == "second"
+
+
+async def test_a_reload_retried_with_its_request_id_is_answered_once(
+    registry: AgentRegistry, builds: GatedBuilds
+) -> None:
+    await registry.register(AgentSpec("one_agent", ECHO))
+    key = RequestKey("reload-1", "reload fingerprint")
+    first = await registry.reload("one_agent", key)
+    assert await registry.reload("one_agent", key) is first
+    with pytest.raises(ValidationError):
+        await registry.reload("one_agent", RequestKey("reload-1", "another request"))

@@ -238,3 +238,19 @@ async def test_a_journal_that_cannot_be_repaired_refuses_writes_until_restart(
     with pytest.raises(StorageUnavailableError, match="restart the server"):
         await store.commit(Change((put("c_agent"),)))
     assert "a_agent" in await names_after_restart(tmp_path)
+
+
+async def test_a_segment_that_cannot_be_created_leaves_writes_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await opened(tmp_path, compact_after_records=2)
+
+    def refuse(self: SegmentWriter, path: Path, first_revision: int) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(SegmentWriter, "__init__", refuse)
+    for index in range(5):
+        assert await store.commit(Change((put(f"n{index}_agent"),))) == index + 1
+    monkeypatch.undo()
+    await store.close()
+    assert len(await names_after_restart(tmp_path)) == 5

@@ -67,7 +67,7 @@ class AgentRegistry:
         self._listeners: list[AgentListener] = []
         self._feed = ChangeFeed()
         self._external = asyncio.Lock()
-        self._reloads: OrderedDict[str, RegisteredAgent] = OrderedDict()
+        self._reloads: OrderedDict[str, tuple[str, RegisteredAgent]] = OrderedDict()
 
     async def load(self) -> LoadResult:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
@@ -268,7 +268,10 @@ class AgentRegistry:
     async def reload(self, name: str, request: RequestKey | None = None) -> RegisteredAgent:
         """Re-imports the factory module and rebuilds the agent; the stored definition does not change."""
         if request is not None and request.request_id in self._reloads:
-            return self._reloads[request.request_id]
+            fingerprint, first = self._reloads[request.request_id]
+            if fingerprint != request.fingerprint:
+                raise _reused()
+            return first
         for _ in range(MAX_ATTEMPTS):
             started = self.get(name)
             try:
@@ -285,7 +288,7 @@ class AgentRegistry:
             self._replace_runtime(reloaded)
             log.info("reloaded agent %s", name)
             if request is not None and request.request_id:
-                self._reloads[request.request_id] = reloaded
+                self._reloads[request.request_id] = (request.fingerprint, reloaded)
                 while len(self._reloads) > REMEMBERED_RELOADS:
                     self._reloads.popitem(last=False)
             return reloaded
@@ -317,9 +320,7 @@ class AgentRegistry:
             and request is not None
             and records[0].request_fingerprint != request.fingerprint
         ):
-            raise ValidationError.single(
-                "request_id", "was already used for a different request; send a new request id"
-            )
+            raise _reused()
         return records
 
     async def _repeated(self, duplicate: DuplicateRequestError) -> list[RegisteredAgent]:
@@ -440,6 +441,12 @@ class AgentRegistry:
             log.error("agent %s is unavailable: %s", spec.name, exc)
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
+
+
+def _reused() -> ValidationError:
+    return ValidationError.single(
+        "request_id", "was already used for a different request; send a new request id"
+    )
 
 
 def _too_contended(name: str) -> EtagMismatchError:

@@ -257,7 +257,10 @@ class JournalStore:
         if revision < oldest - 1:
             raise RevisionCompactedError(revision, oldest - 1)
         start = revision - oldest + 1
-        return [self._history[i] for i in range(start, min(start + limit, len(self._history)))]
+        if start < len(self._history) and self._history[start].revision == revision + 1:
+            return [self._history[i] for i in range(start, min(start + limit, len(self._history)))]
+        # the history has a hole (a journal that lost records): find the position the slow way
+        return [record for record in self._history if record.revision > revision][:limit]
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Never called back: no other process shares an embedded store."""
@@ -278,7 +281,11 @@ class JournalStore:
     async def _rotate(self) -> None:
         """Starts a new segment and compacts the closed ones into a snapshot in the background."""
         closed = self._segment
-        self._segment = await asyncio.to_thread(self._open_segment, self._durable_revision + 1)
+        try:
+            self._segment = await asyncio.to_thread(self._open_segment, self._durable_revision + 1)
+        except OSError as exc:  # keep appending to the current segment; the next rotation retries
+            log.error("could not start a new registry journal segment: %s", exc)
+            return
         if closed is not None:
             closed.close()
         if self._compactor is None or self._compactor.done():

@@ -10,7 +10,7 @@ from types import MappingProxyType, TracebackType
 from typing import Self
 
 from agent_registry_client.errors import AgentRegistryError, RevisionCompacted
-from agent_registry_client.models import Agent, AgentChange, ChangeType
+from agent_registry_client.models import Agent, AgentChange, AgentState, ChangeType
 from agent_registry_client.registry import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,12 @@ class AgentCache:
         return self._agents.get(name)
 
     def routable(self) -> list[Agent]:
-        """The enabled agents, in name order."""
-        return [self._agents[name] for name in sorted(self._agents) if self._agents[name].enabled]
+        """The enabled agents not known to be UNAVAILABLE, in name order."""
+        return [
+            agent
+            for name in sorted(self._agents)
+            if (agent := self._agents[name]).enabled and agent.state is not AgentState.UNAVAILABLE
+        ]
 
     def on_change(self, callback: ChangeCallback) -> None:
         """Calls `callback(change)` after each change is applied."""
