@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -192,6 +193,7 @@ def main() -> None:
         for child in children:
             child.stop()
         postgres.destroy()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
