@@ -8,8 +8,11 @@ import os
 import signal
 import sys
 
+from registry_server import migrate
 from registry_server.auth.tokens import AuthConfigError
 from registry_server.config import ServerConfig, configure_logging, parse_config
+from registry_server.domain.errors import StorageUnavailableError
+from registry_server.postgres.migrations import SchemaTooNewError as PostgresSchemaTooNewError
 from registry_server.registry.file_store import DefaultsFileError
 from registry_server.routing.config import RoutingConfigError
 from registry_server.server import UnsafeListenError, start_server
@@ -31,7 +34,11 @@ async def serve(config: ServerConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parses the configuration and runs the server."""
+    """Parses the configuration and runs the server (or, with `migrate`, copies a data dir to PostgreSQL)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["migrate"]:
+        migrate.main(arguments[1:])
+        return
     config = parse_config(argv, os.environ)
     log_output = configure_logging(config.log_level)
     try:
@@ -42,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         RoutingConfigError,
         AuthConfigError,
         UnsafeListenError,
+        StorageUnavailableError,
+        PostgresSchemaTooNewError,
         OSError,
     ) as exc:
         log.error("cannot start: %s", exc)

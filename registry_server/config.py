@@ -43,6 +43,7 @@ class ServerConfig:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
+    database_url: str = field(default="", repr=False)
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -156,6 +157,13 @@ FLAGS = (
         "PEM CA bundle; clients must present a certificate it signed (mTLS)",
     ),
     Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+    Flag(
+        "--database-url",
+        "database_url",
+        str,
+        "postgresql://user:password@host:port/db: the registry in PostgreSQL, shared by every instance "
+        "(unset: the embedded stores in --data-dir)",
+    ),
 )
 
 
@@ -206,6 +214,8 @@ def _problem(config: ServerConfig) -> str | None:
         return "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
     if config.max_message_bytes < 1024:
         return "--max-message-bytes must be at least 1024"
+    if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
+        return "--database-url must be a postgresql:// URL (leave it unset for the embedded stores)"
     if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
         return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
     return None

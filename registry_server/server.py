@@ -32,7 +32,8 @@ from registry_server.config import ServerConfig
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.journal_store import JournalStore
+from registry_server.registry.backend import lease_store_for, open_registry_store
+from registry_server.registry.leases import LeaseKeeper
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
@@ -61,6 +62,7 @@ class RegistryServer:
     data_dir_lock: DataDirLock
     port: int
     config: ServerConfig
+    leases: LeaseKeeper | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
@@ -69,6 +71,8 @@ class RegistryServer:
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         await self.retention.stop()
         await self.sessions.close()
+        if self.leases is not None:
+            await self.leases.stop()
         await self.registry.close()
         self.data_dir_lock.release()
         log.info("Registry service stopped")
@@ -92,8 +96,11 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     try:
-        registry = AgentRegistry(JournalStore(config.data_dir, config.resolved_defaults_file))
+        store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
+        registry = AgentRegistry(store)
         await registry.load()
+        leases = LeaseKeeper(registry, lease_store_for(store))
+        await leases.start()
         sessions = await SqliteSessionStore(
             config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
         ).open()
@@ -113,7 +120,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry, router), server
+        RegistryServicer(registry, router, leases), server
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
@@ -140,7 +147,9 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         "stage 2: %s",
         f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
     )
-    return RegistryServer(server, health, registry, router, sessions, purger, data_dir_lock, port, config)
+    return RegistryServer(
+        server, health, registry, router, sessions, purger, data_dir_lock, port, config, leases
+    )
 
 
 def _gemini(routing: RoutingConfig) -> GeminiSelector | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format
@@ -70,11 +70,12 @@ class Agent:
     etag: str = ""
     create_time: datetime | None = None
     update_time: datetime | None = None
+    lease_ttl: timedelta | None = None  # renew with RegistryClient.keep_alive within each TTL
     revision: int = 0
 
     def to_proto(self) -> agent_pb2.Agent:
         """The Agent message to send; output-only fields are left out."""
-        return agent_pb2.Agent(
+        message = agent_pb2.Agent(
             name=self.name,
             description=self.description,
             factory=self.factory.to_proto(),
@@ -83,6 +84,9 @@ class Agent:
             enabled=self.enabled,
             etag=self.etag,
         )
+        if self.lease_ttl is not None:
+            message.lease_ttl.FromTimedelta(self.lease_ttl)
+        return message
 
     @classmethod
     def from_proto(cls, message: agent_pb2.Agent) -> Agent:
@@ -110,6 +114,7 @@ class Agent:
             update_time=message.update_time.ToDatetime(tzinfo=UTC)
             if message.HasField("update_time")
             else None,
+            lease_ttl=message.lease_ttl.ToTimedelta() if message.HasField("lease_ttl") else None,
             revision=message.revision,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from google.protobuf import field_mask_pb2
@@ -138,6 +139,14 @@ class RegistryClient(ServiceClient):
             name=name, enabled=enabled, etag=etag, request_id=_request_id(request_id)
         )
         return Agent.from_proto((await self._call(self.stub.SetAgentEnabled, request)).agent)
+
+    async def keep_alive(self, name: str, *, ttl: timedelta | None = None) -> datetime:
+        """Renews the agent's lease (starting one when `ttl` is given); returns when it runs out next."""
+        request = pb.KeepAliveRequest(name=name)
+        if ttl is not None:
+            request.ttl.FromTimedelta(ttl)
+        response = await self._call(self.stub.KeepAlive, request)
+        return response.expire_time.ToDatetime(tzinfo=UTC)
 
     async def delete_agent(self, name: str, *, etag: str = "", request_id: str = "") -> None:
         """Deletes the agent; raises NotFound, or Conflict when `etag` is stale."""

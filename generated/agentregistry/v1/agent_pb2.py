@@ -22,23 +22,24 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentregistry/v1/agent.proto\x12\x10\x61gentregistry.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x03\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x07\x66\x61\x63tory\x18\x03 \x01(\x0b\x32\x1e.agentregistry.v1.AgentFactory\x12\x39\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32#.agentregistry.v1.AgentCapabilities\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12+\n\x05state\x18\x07 \x01(\x0e\x32\x1c.agentregistry.v1.AgentState\x12\x15\n\rstate_message\x18\x08 \x01(\t\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x1e \x01(\x03\x42\n\n\x08_enabled\"Y\n\x0c\x41gentFactory\x12\x0e\n\x06module\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\'\n\x06kwargs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x80\x01\n\x11\x41gentCapabilities\x12\x0f\n\x07\x64omains\x18\x01 \x03(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x10\n\x08\x65ntities\x18\x03 \x03(\t\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x65xamples\x18\x06 \x03(\t*a\n\nAgentState\x12\x1b\n\x17\x41GENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_STATE_AVAILABLE\x10\x01\x12\x1b\n\x17\x41GENT_STATE_UNAVAILABLE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentregistry/v1/agent.proto\x12\x10\x61gentregistry.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x03\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x07\x66\x61\x63tory\x18\x03 \x01(\x0b\x32\x1e.agentregistry.v1.AgentFactory\x12\x39\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32#.agentregistry.v1.AgentCapabilities\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12+\n\x05state\x18\x07 \x01(\x0e\x32\x1c.agentregistry.v1.AgentState\x12\x15\n\rstate_message\x18\x08 \x01(\t\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tlease_ttl\x18\x14 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08revision\x18\x1e \x01(\x03\x42\n\n\x08_enabled\"Y\n\x0c\x41gentFactory\x12\x0e\n\x06module\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\'\n\x06kwargs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x80\x01\n\x11\x41gentCapabilities\x12\x0f\n\x07\x64omains\x18\x01 \x03(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x10\n\x08\x65ntities\x18\x03 \x03(\t\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x65xamples\x18\x06 \x03(\t*a\n\nAgentState\x12\x1b\n\x17\x41GENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_STATE_AVAILABLE\x10\x01\x12\x1b\n\x17\x41GENT_STATE_UNAVAILABLE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AGENTSTATE']._serialized_start=734
-  _globals['_AGENTSTATE']._serialized_end=831
-  _globals['_AGENT']._serialized_start=114
-  _globals['_AGENT']._serialized_end=510
-  _globals['_AGENTFACTORY']._serialized_start=512
-  _globals['_AGENTFACTORY']._serialized_end=601
-  _globals['_AGENTCAPABILITIES']._serialized_start=604
-  _globals['_AGENTCAPABILITIES']._serialized_end=732
+  _globals['_AGENTSTATE']._serialized_start=812
+  _globals['_AGENTSTATE']._serialized_end=909
+  _globals['_AGENT']._serialized_start=146
+  _globals['_AGENT']._serialized_end=588
+  _globals['_AGENTFACTORY']._serialized_start=590
+  _globals['_AGENTFACTORY']._serialized_end=679
+  _globals['_AGENTCAPABILITIES']._serialized_start=682
+  _globals['_AGENTCAPABILITIES']._serialized_end=810
 # @@protoc_insertion_point(module_scope)
