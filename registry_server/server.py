@@ -1,18 +1,18 @@
-"""Builds and runs the grpc.aio server: servicers, health, reflection and the RPC interceptor."""
+"""Builds and runs the grpc.aio server: servicers, health, reflection, the RPC interceptor and metrics."""
 
 from __future__ import annotations
 
 import gc
 import ipaddress
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from agentregistry.v1 import (
     registry_service_pb2,
@@ -23,13 +23,16 @@ from agentregistry.v1 import (
     session_service_pb2_grpc,
 )
 from registry_server.api.interceptor import RpcInterceptor
+from registry_server.api.reflection import enable_reflection
 from registry_server.api.registry_servicer import RegistryServicer
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
 from registry_server.config import ServerConfig
+from registry_server.connection_limits import channel_options, log_file_descriptor_budget
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
+from registry_server.metrics import serve_metrics, track_registry
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.file_store import FileStore
 from registry_server.routing.config import RoutingConfig
@@ -37,6 +40,7 @@ from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
 from registry_server.sessions.retention import RetentionTask
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
+from registry_server.tracing import RpcTracer
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +64,15 @@ class RegistryServer:
     data_dir_lock: DataDirLock
     port: int
     config: ServerConfig
+    metrics_port: int | None = None
+    _stop_metrics: Callable[[], None] | None = field(default=None, repr=False)
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
+        if self._stop_metrics is not None:
+            self._stop_metrics()
         await self.retention.stop()
         await self.sessions.close()
         self.data_dir_lock.release()
@@ -79,7 +87,7 @@ class UnsafeListenError(Exception):
     """The configuration would expose an unauthenticated server beyond this machine."""
 
 
-async def start_server(config: ServerConfig) -> RegistryServer:
+async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) -> RegistryServer:
     """Loads the stores, starts serving on config.host:config.port and marks every service SERVING."""
     authenticator = load_auth_config(config.auth_config_file) if config.auth_config_file else None
     _check_exposure(config, authenticator)
@@ -105,10 +113,8 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     gc.freeze()
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
-    server = aio.server(
-        interceptors=[RpcInterceptor(authenticator)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
-    )
+    interceptor = RpcInterceptor(authenticator, max_concurrent_rpcs=config.max_concurrent_rpcs, tracer=tracer)
+    server = aio.server(interceptors=[interceptor], options=channel_options(config))
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry, router), server
     )
@@ -118,17 +124,22 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    enable_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:
         port = _listen(server, config.host, config.port, credentials)
         await server.start()
+        stop_metrics, metrics_port = (
+            serve_metrics(config.host, config.metrics_port)
+            if config.metrics_port is not None
+            else (None, None)
+        )
     except BaseException:
+        await server.stop(0)
         await sessions.close()
         data_dir_lock.release()
         raise
+    track_registry(lambda: len(registry), lambda: _unavailable_count(registry))
+    log_file_descriptor_budget(config)
     purger.start()
     for service in ("", *SERVICE_NAMES):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
@@ -137,7 +148,25 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         "stage 2: %s",
         f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
     )
-    return RegistryServer(server, health, registry, router, sessions, purger, data_dir_lock, port, config)
+    if metrics_port is not None:
+        log.info("metrics at http://%s:%d/metrics", config.host, metrics_port)
+    return RegistryServer(
+        server,
+        health,
+        registry,
+        router,
+        sessions,
+        purger,
+        data_dir_lock,
+        port,
+        config,
+        metrics_port,
+        stop_metrics,
+    )
+
+
+def _unavailable_count(registry: AgentRegistry) -> int:
+    return sum(1 for agent in registry.agents() if agent.state is AgentState.UNAVAILABLE)
 
 
 def _gemini(routing: RoutingConfig) -> GeminiSelector | None:
@@ -152,8 +181,8 @@ def _listen(server: aio.Server, host: str, port: int, credentials: grpc.ServerCr
     address = f"{host}:{port}"
     try:
         if credentials is None:
-            return server.add_insecure_port(address)
-        return server.add_secure_port(address, credentials)
+            return int(server.add_insecure_port(address))
+        return int(server.add_secure_port(address, credentials))
     except RuntimeError as error:
         raise OSError(
             f"could not listen on {host}:{port} ({error}); is another server using the port?"
