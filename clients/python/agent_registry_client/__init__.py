@@ -1,16 +1,26 @@
-"""Typed async client of the Agent Registry service, as used by the Jarvis orchestrator."""
+"""Typed async client of the Agent Registry service, as used by the Jarvis orchestrator.
 
+`async with connect("localhost:8003", token=...) as client:` gives `client.registry`, `client.sessions` and
+`client.router` over one channel.
+"""
+
+from agent_registry_client.base import Metadata
 from agent_registry_client.channel import TlsOptions
+from agent_registry_client.connect import AgentRegistry, connect
 from agent_registry_client.errors import (
     AgentRegistryError,
     AlreadyExists,
+    Cancelled,
     Conflict,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
+    Internal,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
+    StatusCode,
     Unauthenticated,
     Unavailable,
 )
@@ -33,11 +43,13 @@ from agent_registry_client.sessions import SessionClient
 __all__ = [
     "Agent",
     "AgentPage",
+    "AgentRegistry",
     "AgentRegistryError",
     "AgentResult",
     "AgentState",
     "AgentStats",
     "AlreadyExists",
+    "Cancelled",
     "Candidate",
     "Capabilities",
     "Completed",
@@ -47,11 +59,14 @@ __all__ = [
     "FailedPrecondition",
     "FieldViolation",
     "HistoryEntry",
+    "Internal",
     "InvalidArgument",
     "Invocation",
+    "Metadata",
     "NotFound",
     "PermissionDenied",
     "RegistryClient",
+    "ResourceExhausted",
     "Role",
     "RouterClient",
     "RoutingDecision",
@@ -60,8 +75,10 @@ __all__ = [
     "SessionList",
     "SessionPage",
     "SessionStatus",
+    "StatusCode",
     "TlsOptions",
     "TurnEvent",
     "Unauthenticated",
     "Unavailable",
+    "connect",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from google.protobuf import field_mask_pb2
 
-from agent_registry_client.base import ServiceClient
+from agent_registry_client.base import Metadata, ServiceClient
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
@@ -29,6 +29,8 @@ class RegistryClient(ServiceClient):
         domain: str = "",
         enabled: bool | None = None,
         state: AgentState = AgentState.UNSPECIFIED,
+        timeout: float | None = None,
+        metadata: Metadata = (),
     ) -> AgentPage:
         """One page of agents in name order; pass `next_page_token` back for the next."""
         request = pb.ListAgentsRequest(
@@ -36,7 +38,7 @@ class RegistryClient(ServiceClient):
         )
         if enabled is not None:
             request.enabled = enabled
-        response = await self._call(self.stub.ListAgents, request)
+        response = await self._call(self.stub.ListAgents, request, timeout=timeout, metadata=metadata)
         return AgentPage(
             agents=[Agent.from_proto(agent) for agent in response.agents],
             next_page_token=response.next_page_token,
@@ -44,7 +46,7 @@ class RegistryClient(ServiceClient):
         )
 
     async def iter_agents(self, *, page_size: int = 0, **filters: Any) -> AsyncIterator[Agent]:
-        """Every matching agent, fetching page after page."""
+        """Every matching agent, fetching page after page; takes list_agents' arguments."""
         token = ""
         while True:
             page = await self.list_agents(page_size=page_size, page_token=token, **filters)
@@ -54,20 +56,29 @@ class RegistryClient(ServiceClient):
                 return
             token = page.next_page_token
 
-    async def get_agent(self, name: str) -> Agent:
+    async def get_agent(self, name: str, *, timeout: float | None = None, metadata: Metadata = ()) -> Agent:
         """The agent called `name`; raises NotFound."""
-        response = await self._call(self.stub.GetAgent, pb.GetAgentRequest(name=name))
+        response = await self._call(
+            self.stub.GetAgent, pb.GetAgentRequest(name=name), timeout=timeout, metadata=metadata
+        )
         return Agent.from_proto(response.agent)
 
-    async def register_agent(self, agent: Agent) -> Agent:
+    async def register_agent(
+        self, agent: Agent, *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Agent:
         """Registers `agent`; raises AlreadyExists, InvalidArgument or FailedPrecondition (factory failed)."""
-        response = await self._call(self.stub.RegisterAgent, pb.RegisterAgentRequest(agent=agent.to_proto()))
+        request = pb.RegisterAgentRequest(agent=agent.to_proto())
+        response = await self._call(self.stub.RegisterAgent, request, timeout=timeout, metadata=metadata)
         return Agent.from_proto(response.agent)
 
-    async def batch_register_agents(self, agents: Sequence[Agent]) -> list[Agent]:
+    async def batch_register_agents(
+        self, agents: Sequence[Agent], *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> list[Agent]:
         """Registers every agent or none."""
         request = pb.BatchRegisterAgentsRequest(agents=[agent.to_proto() for agent in agents])
-        response = await self._call(self.stub.BatchRegisterAgents, request)
+        response = await self._call(
+            self.stub.BatchRegisterAgents, request, timeout=timeout, metadata=metadata
+        )
         return [Agent.from_proto(agent) for agent in response.agents]
 
     async def update_agent(
@@ -81,6 +92,8 @@ class RegistryClient(ServiceClient):
         enabled: bool | None = None,
         capabilities: Capabilities | None = None,
         priority: int | None = None,
+        timeout: float | None = None,
+        metadata: Metadata = (),
     ) -> Agent:
         """Replaces the fields given (not None); with `etag`, only if nobody changed the agent meanwhile."""
         message = agent_pb2.Agent(name=name, etag=etag)
@@ -104,30 +117,62 @@ class RegistryClient(ServiceClient):
             message.capabilities.priority = priority
             paths.append("capabilities.priority")
         request = pb.UpdateAgentRequest(agent=message, update_mask=field_mask_pb2.FieldMask(paths=paths))
-        return Agent.from_proto((await self._call(self.stub.UpdateAgent, request)).agent)
+        return Agent.from_proto(
+            (await self._call(self.stub.UpdateAgent, request, timeout=timeout, metadata=metadata)).agent
+        )
 
-    async def set_agent_enabled(self, name: str, enabled: bool, *, etag: str = "") -> Agent:
+    async def set_agent_enabled(
+        self,
+        name: str,
+        enabled: bool,
+        *,
+        etag: str = "",
+        timeout: float | None = None,
+        metadata: Metadata = (),
+    ) -> Agent:
         """Enables or disables routing to the agent."""
         request = pb.SetAgentEnabledRequest(name=name, enabled=enabled, etag=etag)
-        return Agent.from_proto((await self._call(self.stub.SetAgentEnabled, request)).agent)
+        return Agent.from_proto(
+            (await self._call(self.stub.SetAgentEnabled, request, timeout=timeout, metadata=metadata)).agent
+        )
 
-    async def delete_agent(self, name: str, *, etag: str = "") -> None:
+    async def delete_agent(
+        self, name: str, *, etag: str = "", timeout: float | None = None, metadata: Metadata = ()
+    ) -> None:
         """Deletes the agent; raises NotFound, or Conflict when `etag` is stale."""
-        await self._call(self.stub.DeleteAgent, pb.DeleteAgentRequest(name=name, etag=etag))
+        await self._call(
+            self.stub.DeleteAgent,
+            pb.DeleteAgentRequest(name=name, etag=etag),
+            timeout=timeout,
+            metadata=metadata,
+        )
 
-    async def reload_agent(self, name: str) -> Agent:
+    async def reload_agent(
+        self, name: str, *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> Agent:
         """Re-imports the agent's factory module and rebuilds it; raises FailedPrecondition if it fails."""
-        response = await self._call(self.stub.ReloadAgent, pb.ReloadAgentRequest(name=name))
+        response = await self._call(
+            self.stub.ReloadAgent, pb.ReloadAgentRequest(name=name), timeout=timeout, metadata=metadata
+        )
         return Agent.from_proto(response.agent)
 
-    async def export_registry(self, fmt: Literal["json", "yaml"] = "json") -> str:
+    async def export_registry(
+        self, fmt: Literal["json", "yaml"] = "json", *, timeout: float | None = None, metadata: Metadata = ()
+    ) -> str:
         """The whole registry document."""
         export_format = pb.EXPORT_FORMAT_YAML if fmt == "yaml" else pb.EXPORT_FORMAT_JSON
-        response = await self._call(self.stub.ExportRegistry, pb.ExportRegistryRequest(format=export_format))
+        response = await self._call(
+            self.stub.ExportRegistry,
+            pb.ExportRegistryRequest(format=export_format),
+            timeout=timeout,
+            metadata=metadata,
+        )
         return response.content
 
-    async def search_agents(self, query: str, *, last_agent: str = "") -> list[Candidate]:
+    async def search_agents(
+        self, query: str, *, last_agent: str = "", timeout: float | None = None, metadata: Metadata = ()
+    ) -> list[Candidate]:
         """Stage-1 candidates for `query` with their scores and reasons (routing's view, nothing runs)."""
         request = pb.SearchAgentsRequest(query=query, last_agent=last_agent)
-        response = await self._call(self.stub.SearchAgents, request)
+        response = await self._call(self.stub.SearchAgents, request, timeout=timeout, metadata=metadata)
         return [Candidate.from_proto(candidate) for candidate in response.candidates]
