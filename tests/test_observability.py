@@ -159,7 +159,7 @@ async def test_a_cancelled_rpc_is_logged(server: RegistryServer, caplog: pytest.
 
 
 async def test_json_log_lines_parse(tmp_path) -> None:
-    server = await start_server_process(tmp_path / "data", "--log-format", "json")
+    server = await start_server_process(tmp_path / "data", "--log-format", "json", "--log-level", "debug")
     try:
         async with connect(server.target) as client:
             await client.registry.get_agent("tickets_agent", metadata=(("x-request-id", "json-1"),))

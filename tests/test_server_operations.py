@@ -93,14 +93,16 @@ async def test_grpcurl_admin_calls_from_the_readme(server: RegistryServer) -> No
 
 
 async def test_one_log_line_per_rpc(client: RegistryClient, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="registry_server.rpc")
+    caplog.set_level(logging.DEBUG, logger="registry_server.rpc")
     await client.get_agent("tickets_agent")
     with pytest.raises(NotFound):
         await client.get_agent("ghost_agent")
-    lines = [r.getMessage() for r in caplog.records if r.name == "registry_server.rpc"]
+    records = [r for r in caplog.records if r.name == "registry_server.rpc"]
+    lines = [r.getMessage() for r in records]
     assert len(lines) == 2
     assert lines[0].startswith("rpc /agentregistry.v1.RegistryService/GetAgent code=OK ms=")
     assert lines[1].startswith("rpc /agentregistry.v1.RegistryService/GetAgent code=NOT_FOUND ms=")
+    assert [r.levelno for r in records] == [logging.DEBUG, logging.INFO], "a successful read logs at DEBUG"
 
 
 async def test_unexpected_error_is_logged_never_sent_to_the_client(
