@@ -49,12 +49,13 @@ class RpcSpan:
 class RpcTracer:
     """Starts a server span for each RPC, as a child of the caller's `traceparent` when it sent one."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Any = None) -> None:
+        """Spans from `tracer`, by default the process-wide provider's."""
         if not OTEL_AVAILABLE:
             raise TracingUnavailableError("tracing needs the otel extra: pip install 'agent-registry[otel]'")
         from opentelemetry import trace
 
-        self._tracer = trace.get_tracer("registry_server")
+        self._tracer = tracer or trace.get_tracer("registry_server")
 
     def start(self, method: str, metadata: Sequence[tuple[str, Any]]) -> RpcSpan:
         """A started span for `method`; the caller's trace context comes from the metadata."""
