@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import urllib.request
@@ -16,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent_registry_client import Agent, Capabilities, Factory, NotFound, StatusCode, connect
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
+from registry_server.log_output import LogOutput, TextFormatter
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
 from tests.fake_agents import signal
@@ -170,3 +172,22 @@ async def test_json_log_lines_parse(tmp_path) -> None:
     rpc = [d for d in documents if d.get("method") == "/agentregistry.v1.RegistryService/GetAgent"]
     assert rpc and rpc[0]["code"] == "OK" and rpc[0]["request_id"] == "json-1"
     assert rpc[0]["principal"] == "anonymous" and isinstance(rpc[0]["ms"], float)
+
+
+def test_the_log_pipeline_loses_nothing_and_close_flushes() -> None:
+    stream = io.StringIO()
+    output = LogOutput(stream, TextFormatter())
+    logger = logging.getLogger(f"test.pipeline.{id(stream)}")
+    logger.handlers[:] = [output.handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    for n in range(2000):
+        logger.info("line %d", n)
+    try:
+        raise ValueError("boom\nforged line")
+    except ValueError:
+        logger.exception("failed")
+    output.close()
+    lines = stream.getvalue().splitlines()
+    assert [line.rsplit(" ", 1)[-1] for line in lines[:2000]] == [str(n) for n in range(2000)]
+    assert lines[2000].endswith("failed") and all(line.startswith("    ") for line in lines[2001:])
