@@ -27,7 +27,14 @@ from agent_registry_client.errors import (
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
-from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentResult,
+    Candidate,
+    Completed,
+    RoutingDecision,
+    Stage2,
+    TurnEvent,
+)
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -75,6 +82,7 @@ __all__ = [
     "SessionList",
     "SessionPage",
     "SessionStatus",
+    "Stage2",
     "StatusCode",
     "TlsOptions",
     "TurnEvent",
