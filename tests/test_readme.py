@@ -47,6 +47,13 @@ async def test_session_example(server: RegistryServer) -> None:
     assert [entry.content for entry in current.history] == ["show my tickets"]
 
 
+async def test_connect_example(server: RegistryServer) -> None:
+    decision = await run_example(
+        "from agent_registry_client import NotFound, StatusCode, connect", server, "decision"
+    )
+    assert decision.selected_agents == ("tickets_agent",)
+
+
 async def test_router_example(server: RegistryServer) -> None:
     assert await run_example("from agent_registry_client import AgentResult", server, "session_id")
 
@@ -82,5 +89,8 @@ async def test_the_walkthrough_runs_in_order_as_written(server: RegistryServer, 
     assert "SERVING" in printed and "security_agent" in printed and "You have 3 tickets" in printed
     assert "security_agent" in (tmp_path / "registry-backup.yaml").read_text()
     await run_example("import asyncio", server, "None")
+    assert await run_example(
+        "from agent_registry_client import NotFound, StatusCode, connect", server, "decision"
+    )
     await run_example("from agent_registry_client import Invocation", server, "current")
     assert await run_example("from agent_registry_client import AgentResult", server, "session_id")
