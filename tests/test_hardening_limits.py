@@ -81,6 +81,7 @@ async def test_calls_refused_before_authentication_are_audited_and_rate_limited(
 ) -> None:
     caplog.set_level(logging.INFO)
     server = await start(auth_config_file=auth_config)
+    started = time.monotonic()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
         for _ in range(60):
@@ -95,7 +96,8 @@ async def test_calls_refused_before_authentication_are_audited_and_rate_limited(
         "audit principal=unauthenticated method=GetAgent resource=agents/tickets_agent\\nforged"
     )
     assert "code=UNAUTHENTICATED peer=ipv4:127.0.0.1" in lines[0]
-    assert 1 <= len(lines) <= 10, "60 failures from one peer in a burst are not 60 lines"
+    windows = 1 + int((time.monotonic() - started) // 10)  # the limit: 10 lines per peer per 10 s
+    assert 1 <= len(lines) <= 10 * windows < 60, "60 failures from one peer in a burst are not 60 lines"
 
 
 def test_the_rate_limit_counts_what_it_leaves_out() -> None:
