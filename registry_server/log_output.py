@@ -5,7 +5,6 @@ Request text in messages is escaped (control characters) and capped, so no reque
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import logging
@@ -21,6 +20,7 @@ from registry_server.domain.request_id import current_request_id
 MAX_MESSAGE_CHARS = 4096
 # Fields an RPC line carries besides its message (passed with `extra=`); JSON output names them.
 RPC_FIELDS = ("method", "code", "ms", "principal", "peer", "agent")
+_PLAIN = logging.Formatter()
 
 
 def _bounded(message: str) -> str:
@@ -80,15 +80,17 @@ class RequestIdQueueHandler(logging.handlers.QueueHandler):
     """
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        """A copy safe to format on another thread: message merged, traceback rendered to text."""
-        prepared = copy.copy(record)
-        prepared.msg = record.getMessage()
-        prepared.args = None
-        prepared.request_id = current_request_id()
+        """The record made safe to format on another thread: message merged, traceback rendered to text.
+
+        It is changed in place rather than copied: this handler is the only one on the root logger.
+        """
+        record.msg = record.getMessage()
+        record.args = None
+        record.request_id = current_request_id()
         if record.exc_info:
-            prepared.exc_text = logging.Formatter().formatException(record.exc_info)
-            prepared.exc_info = None
-        return prepared
+            record.exc_text = _PLAIN.formatException(record.exc_info)
+            record.exc_info = None
+        return record
 
 
 class _BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
