@@ -9,11 +9,12 @@ ARGS ?=
 
 .PHONY: install run test lint protos docker clean bench soak postgres run-cluster
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# setuptools notes that every editable install could be shadowed by a same-named folder: noise on each install.
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e ./clients/python -e '.[dev,otel]'
 	touch $(STAMP)
 
 $(BUF):

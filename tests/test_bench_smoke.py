@@ -50,3 +50,11 @@ def test_stage1_measures() -> None:
     index = stage1.build_index(50)
     result = stage1.measure(index, stage1.typical_queries(50, count=20), repeat=1)
     assert result["count"] == 20 and result["p50"] > 0
+
+
+def test_the_physical_references_measure(tmp_path: Path) -> None:
+    from bench import references
+
+    assert references.fsync_p50_ms(tmp_path) > 0
+    assert references.sqlite_commit_p50_ms(tmp_path) > 0
+    assert list(tmp_path.iterdir()) == [], "the probes clean up after themselves"

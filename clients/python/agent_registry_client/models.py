@@ -14,6 +14,17 @@ from agentregistry.v1 import agent_pb2
 CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords", "examples")
 
 
+def _whole_numbers_as_int(value: Any) -> Any:
+    """`value` with every integral float turned back into an int (a Struct carries all numbers as doubles)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(item) for item in value]
+    return value
+
+
 class AgentState(enum.Enum):
     """Whether the server could build the agent from its factory."""
 
@@ -97,7 +108,7 @@ class Agent:
             factory=Factory(
                 module=message.factory.module,
                 function=message.factory.function,
-                kwargs=json_format.MessageToDict(message.factory.kwargs),
+                kwargs=_whole_numbers_as_int(json_format.MessageToDict(message.factory.kwargs)),
             ),
             capabilities=Capabilities(
                 **{name: tuple(getattr(message.capabilities, name)) for name in CAPABILITY_LISTS},
