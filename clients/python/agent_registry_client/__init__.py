@@ -17,7 +17,16 @@ from agent_registry_client.errors import (
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
-from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentResult,
+    Candidate,
+    Completed,
+    RoutingCase,
+    RoutingDecision,
+    RoutingMiss,
+    RoutingReport,
+    TurnEvent,
+)
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -54,7 +63,10 @@ __all__ = [
     "RegistryClient",
     "Role",
     "RouterClient",
+    "RoutingCase",
     "RoutingDecision",
+    "RoutingMiss",
+    "RoutingReport",
     "Session",
     "SessionClient",
     "SessionList",

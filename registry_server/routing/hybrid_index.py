@@ -1,0 +1,220 @@
+"""Stage 1: the typed-capability score, BM25 and static-embedding similarity, fused into one relevance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from registry_server.domain.agent import RegisteredAgent
+from registry_server.domain.routing import Candidate
+from registry_server.routing.capability_index import CapabilityIndex, CapabilityMatch
+from registry_server.routing.config import RoutingConfig
+from registry_server.routing.embedder import Embedder, Vectors
+from registry_server.routing.lexical_index import LexicalHits, LexicalIndex
+from registry_server.routing.semantic_index import SemanticIndex
+from registry_server.routing.text import content_words, tokens
+
+
+def agent_texts(agent: RegisteredAgent) -> list[str]:
+    """What describes an agent: its name, description, capability terms and examples."""
+    spec = agent.spec
+    capabilities = spec.capabilities
+    terms = (*capabilities.domains, *capabilities.entities, *capabilities.operations, *capabilities.keywords)
+    return [spec.name.replace("_", " "), spec.description, *terms, *capabilities.examples]
+
+
+def semantic_texts(agent: RegisteredAgent) -> list[str]:
+    """The texts averaged into the agent's vector: its description (else its name) and its examples."""
+    spec = agent.spec
+    head = spec.description or spec.name.replace("_", " ")
+    return [head, *spec.capabilities.examples]
+
+
+@dataclass
+class _Signals:
+    """The three raw signals of one agent for one query."""
+
+    capability: float = 0.0
+    lexical: float = 0.0
+    semantic: float = 0.0
+
+
+class HybridIndex:
+    """Every routable agent in three indexes sharing slot numbers; `score` fuses their top-k retrievals.
+
+    Vectors are computed when an agent is put (or given, e.g. from a cache), never per query; a query costs
+    one embedding, one matrix-vector product, its BM25 postings and its typed-term lookups.
+    """
+
+    def __init__(self, config: RoutingConfig, embedder: Embedder) -> None:
+        self._config = config
+        self._embedder = embedder
+        self.capabilities = CapabilityIndex(config)
+        self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
+        self._semantic = SemanticIndex(embedder.dimensions)
+        self._slot_of: dict[str, int] = {}
+        self._name_of: dict[int, str] = {}
+        self._free: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def rebuild(self, agents: Iterable[RegisteredAgent], vectors: dict[str, Vectors] | None = None) -> None:
+        """Indexes every routable agent, embedding all that `vectors` does not give in one batch."""
+        routable = [agent for agent in agents if agent.routable]
+        known = vectors or {}
+        missing = [agent for agent in routable if agent.name not in known]
+        computed = self._embed_agents(missing)
+        for agent in routable:
+            self.put(agent, known.get(agent.name, computed.get(agent.name)))
+
+    def _embed_agents(self, agents: list[RegisteredAgent]) -> dict[str, Vectors]:
+        texts = [semantic_texts(agent) for agent in agents]
+        rows = self._embedder.embed_many([text for group in texts for text in group])
+        vectors, start = {}, 0
+        for agent, group in zip(agents, texts, strict=True):
+            mean = rows[start : start + len(group)].mean(axis=0)
+            norm = float(np.linalg.norm(mean))
+            vectors[agent.name] = mean / norm if norm else mean
+            start += len(group)
+        return vectors
+
+    def put(self, agent: RegisteredAgent, vector: Vectors | None = None) -> None:
+        """Indexes the agent (replacing what was indexed under its name); drops it if not routable."""
+        self.remove(agent.name)
+        if not agent.routable:
+            return
+        slot = self._free.pop() if self._free else len(self._slot_of)
+        self._slot_of[agent.name] = slot
+        self._name_of[slot] = agent.name
+        self.capabilities.put(agent)
+        self._lexical.put(slot, (w for text in agent_texts(agent) for w in content_words(text)))
+        if vector is None:
+            vector = self._embedder.agent_vector(semantic_texts(agent))
+        self._semantic.put(slot, vector)
+
+    def remove(self, name: str) -> None:
+        """Forgets the agent."""
+        slot = self._slot_of.pop(name, None)
+        if slot is None:
+            return
+        del self._name_of[slot]
+        self._free.append(slot)
+        self.capabilities.remove(name)
+        self._lexical.remove(slot)
+        self._semantic.remove(slot)
+
+    def agents(self) -> Iterable[RegisteredAgent]:
+        """Every indexed (routable) agent."""
+        return self.capabilities.agents()
+
+    def agent(self, name: str) -> RegisteredAgent | None:
+        """The indexed (routable) agent of that name."""
+        return self.capabilities.agent(name)
+
+    def vectors(self) -> dict[str, Vectors]:
+        """Every agent's vector, by name (to persist them)."""
+        return {name: self._semantic.vector(slot).copy() for name, slot in self._slot_of.items()}
+
+    def score(self, query: str, last_agent: str = "") -> list[Candidate]:
+        """The top-k candidates for `query` by fused relevance, best first, with every signal's share."""
+        config = self._config
+        k = config.retrieval_k
+        words = tokens(query)
+        matches = self.capabilities.match(words)
+        boosted = self.capabilities.boosted(last_agent, matches)
+        lexical = self._lexical.search(content_words(query))
+        similarities = self._semantic.similarities(self._embedder.embed(query))
+        signals: dict[str, _Signals] = {}
+        typed = sorted(matches, key=lambda n: -self.capabilities.value(matches[n], n == boosted))[:k]
+        for name in typed:
+            signals.setdefault(name, _Signals())
+        if boosted:
+            signals.setdefault(boosted, _Signals())
+        lexical_top = np.argsort(-lexical.scores)[:k]
+        lexical_of = dict(zip(lexical.slots.tolist(), lexical.scores.tolist(), strict=True))
+        for index in lexical_top.tolist():
+            signals.setdefault(self._name_of[int(lexical.slots[index])], _Signals())
+        for slot in SemanticIndex.top(similarities, k).tolist():
+            near = self._name_of.get(slot)
+            if near is not None:
+                signals.setdefault(near, _Signals())
+        for name, signal in signals.items():
+            slot = self._slot_of[name]
+            signal.capability = self.capabilities.value(matches.get(name), name == boosted)
+            signal.lexical = lexical_of.get(slot, 0.0)
+            signal.semantic = float(similarities[slot])
+        fused = {name: self._fused(signal, name == boosted) for name, signal in signals.items()}
+        ranked = sorted(
+            signals,
+            key=lambda n: (
+                -fused[n],
+                -signals[n].capability,
+                self.capabilities.evidence_key(n, matches.get(n)),
+                n,
+            ),
+        )[: config.top_k]
+        return [
+            self._candidate(
+                name,
+                fused=fused[name],
+                signal=signals[name],
+                match=matches.get(name),
+                boosted=name == boosted,
+                lexical=lexical,
+            )
+            for name in ranked
+        ]
+
+    def _fused(self, signal: _Signals, boosted: bool) -> float:
+        weights = self._config.fusion
+        total = (
+            weights["semantic"] * signal.semantic
+            + weights["lexical"] * signal.lexical
+            + weights["capability"] * signal.capability
+            + (weights["context"] if boosted else 0.0)
+        )
+        return round(total, 6)
+
+    def _candidate(
+        self,
+        name: str,
+        *,
+        fused: float,
+        signal: _Signals,
+        match: CapabilityMatch | None,
+        boosted: bool,
+        lexical: LexicalHits,
+    ) -> Candidate:
+        """The candidate with reasons: matched terms, then what each signal added to the relevance."""
+        weights = self._config.fusion
+        reasons = self.capabilities.reasons(name, match, boosted)
+        if signal.capability:
+            reasons.append(
+                f"capability score {signal.capability:.2f} x {weights['capability']:g}"
+                f" = +{signal.capability * weights['capability']:.3f}"
+            )
+        if signal.lexical:
+            terms = self._lexical.matched_terms(self._slot_of[name], lexical.idf)[:4]
+            shown = ", ".join(repr(t) for t in terms)
+            reasons.append(
+                f"lexical BM25 {signal.lexical:.2f} on {shown} x {weights['lexical']:g}"
+                f" = +{signal.lexical * weights['lexical']:.3f}"
+            )
+        reasons.append(
+            f"semantic similarity {signal.semantic:.2f} x {weights['semantic']:g}"
+            f" = {signal.semantic * weights['semantic']:+.3f}"
+        )
+        if boosted and weights["context"]:
+            reasons.append(f"context: the session's last agent (+{weights['context']:g})")
+        return Candidate(
+            name,
+            fused,
+            tuple(reasons),
+            self.capabilities.subject_mentions(match),
+            capability_score=signal.capability,
+            lexical_score=round(signal.lexical, 6),
+            semantic_score=round(signal.semantic, 6),
+        )

@@ -1,0 +1,109 @@
+"""Lexical relevance: an incremental inverted-index BM25 whose query cost follows the query's postings."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+Slots = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class LexicalHits:
+    """BM25 of the query for the documents it touches, normalised by the query's best possible score."""
+
+    slots: Slots
+    scores: Floats
+    idf: dict[str, float]
+
+
+class LexicalIndex:
+    """BM25 (Okapi, k1 and b) over one bag of words per slot, updated one document at a time.
+
+    Postings are dicts for cheap updates; each term's numpy arrays are rebuilt lazily, when first queried
+    after a change, so a query costs a few vector operations per query term.
+    """
+
+    def __init__(self, k1: float, b: float) -> None:
+        self._k1 = k1
+        self._b = b
+        self._postings: dict[str, dict[int, int]] = {}
+        self._arrays: dict[str, tuple[Slots, Floats]] = {}
+        self._terms_of: dict[int, tuple[str, ...]] = {}
+        self._lengths = np.zeros(64, np.float64)
+        self._total_length = 0.0
+
+    def __len__(self) -> int:
+        return len(self._terms_of)
+
+    def put(self, slot: int, words: Iterable[str]) -> None:
+        """Indexes the document of `slot` (replacing what it held)."""
+        self.remove(slot)
+        counts = Counter(words)
+        if slot >= len(self._lengths):
+            self._lengths = np.concatenate((self._lengths, np.zeros(max(slot + 1, len(self._lengths)))))
+        length = float(sum(counts.values()))
+        self._lengths[slot] = length
+        self._total_length += length
+        self._terms_of[slot] = tuple(counts)
+        for term, count in counts.items():
+            self._postings.setdefault(term, {})[slot] = count
+            self._arrays.pop(term, None)
+
+    def remove(self, slot: int) -> None:
+        """Forgets the document of `slot`."""
+        terms = self._terms_of.pop(slot, None)
+        if terms is None:
+            return
+        self._total_length -= self._lengths[slot]
+        self._lengths[slot] = 0.0
+        for term in terms:
+            posting = self._postings[term]
+            del posting[slot]
+            if not posting:
+                del self._postings[term]
+            self._arrays.pop(term, None)
+
+    def search(self, words: Iterable[str]) -> LexicalHits:
+        """The normalised BM25 of every document sharing a word with the query (0 to about 1)."""
+        count = len(self._terms_of)
+        unique = dict.fromkeys(words)
+        found = [(term, self._term_arrays(term)) for term in unique if term in self._postings]
+        if not found or not count:
+            return LexicalHits(np.zeros(0, np.int64), np.zeros(0), {})
+        average = self._total_length / count
+        k1, b = self._k1, self._b
+        idf: dict[str, float] = {}
+        parts_slots, parts_scores = [], []
+        for term, (slots, frequencies) in found:
+            df = len(slots)
+            idf[term] = math.log(1.0 + (count - df + 0.5) / (df + 0.5))
+            norm = k1 * (1.0 - b + b * self._lengths[slots] / average)
+            parts_slots.append(slots)
+            parts_scores.append(idf[term] * frequencies * (k1 + 1.0) / (frequencies + norm))
+        best_possible = sum(idf.values()) * (k1 + 1.0)
+        all_slots = np.concatenate(parts_slots)
+        unique_slots, inverse = np.unique(all_slots, return_inverse=True)
+        totals = np.bincount(inverse, weights=np.concatenate(parts_scores), minlength=len(unique_slots))
+        return LexicalHits(unique_slots, totals / best_possible, idf)
+
+    def _term_arrays(self, term: str) -> tuple[Slots, Floats]:
+        arrays = self._arrays.get(term)
+        if arrays is None:
+            posting = self._postings[term]
+            arrays = (
+                np.fromiter(posting.keys(), np.int64, len(posting)),
+                np.fromiter(posting.values(), np.float64, len(posting)),
+            )
+            self._arrays[term] = arrays
+        return arrays
+
+    def matched_terms(self, slot: int, idf: dict[str, float]) -> list[str]:
+        """The query terms (of a search's `idf`) that the document of `slot` contains, rarest first."""
+        return sorted((term for term in idf if slot in self._postings.get(term, {})), key=lambda t: -idf[t])
