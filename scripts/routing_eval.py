@@ -43,10 +43,8 @@ def dev_agent(entry: dict[str, Any]) -> Agent:
     return Agent(entry["name"], TICKETS, description=entry.get("description", ""), capabilities=capabilities)
 
 
-async def evaluate_suite(target: str, suite: Path) -> dict[str, Any]:
+async def evaluate_suite(target: str, agents: list[Agent], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Registers the suite's agents and evaluates its development queries, overall and per kind."""
-    agents = [dev_agent(entry) for entry in json.loads((suite / "agents.json").read_text())]
-    rows = json.loads((suite / "dev.json").read_text())
     async with RegistryClient(target) as registry:
         for start in range(0, len(agents), BATCH):
             await registry.batch_register_agents(agents[start : start + BATCH])
@@ -61,26 +59,28 @@ async def evaluate_suite(target: str, suite: Path) -> dict[str, Any]:
     return {"agents": len(agents), **overall, "exact_by_kind": by_kind}
 
 
-async def evaluate_dev(dev: Path) -> dict[str, Any]:
+def evaluate_dev(dev: Path) -> dict[str, Any]:
     """Every suite of the development folder, each in its own temporary server."""
     results: dict[str, Any] = {}
     for suite in sorted(p for p in dev.iterdir() if (p / "agents.json").is_file()):
+        agents = [dev_agent(entry) for entry in json.loads((suite / "agents.json").read_text())]
+        rows = json.loads((suite / "dev.json").read_text())
         with tempfile.TemporaryDirectory(prefix="routing-eval-") as data_dir:
             server = start_server(Path(data_dir))
             try:
-                results[suite.name] = await evaluate_suite(server.target, suite)
+                results[suite.name] = asyncio.run(evaluate_suite(server.target, agents, rows))
             finally:
                 server.stop()
     return results
 
 
-async def evaluate_file(path: Path, target: str, token: str) -> dict[str, Any]:
-    """The cases of a file against the server at `target`."""
+async def evaluate_file(cases: list[RoutingCase], target: str, token: str) -> dict[str, Any]:
+    """The cases against the server at `target`."""
     async with RouterClient(target, token=token, turn_timeout=600) as router:
-        return report_to_dict(await router.evaluate_routing(load_cases(path), max_misses=1000))
+        return report_to_dict(await router.evaluate_routing(cases, max_misses=1000))
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -103,4 +103,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
