@@ -91,12 +91,10 @@ def main() -> None:
     args = parser.parse_args()
     output: dict[str, Any] = {}
     if args.cases:
-        output["cases_file"] = {
-            "path": str(args.cases),
-            **await evaluate_file(args.cases, args.target, args.token),
-        }
+        report = asyncio.run(evaluate_file(load_cases(args.cases), args.target, args.token))
+        output["cases_file"] = {"path": str(args.cases), **report}
     if (args.dev / "README.md").is_file():
-        output["development"] = await evaluate_dev(args.dev)
+        output["development"] = evaluate_dev(args.dev)
     else:
         output["development"] = {"skipped": f"no development data at {args.dev}"}
     print(json.dumps(output, indent=2))
