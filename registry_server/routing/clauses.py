@@ -8,8 +8,7 @@ from registry_server.routing.text import content_words
 
 # Sentence ends, and the joins that start a new request: "..., and also ...", "Also, ...", "... then ...".
 _BOUNDARY = re.compile(
-    r"(?<=[.?!;])\s+"
-    r"|\s*,?\s+\b(?:and then|and also|as well as|additionally|also|plus|then)\b,?\s+"
+    r"(?:(?<=[.?!;])|,)?\s+\b(?:and then|and also|as well as|additionally|also|plus|then)\b,?\s+"
     r"|,?\s+\band\b\s+",
     re.IGNORECASE,
 )

@@ -42,8 +42,8 @@ class RoutingConfig:
     confident_capability_score: float = 0.4
     # A clause of a multi-part request selects its own agent at or above this relevance, when it leads the
     # other clauses' agents by `clause_margin` in its own clause.
-    clause_threshold: float = 0.45
-    clause_margin: float = 0.1
+    clause_threshold: float = 0.35
+    clause_margin: float = 0.2
     # Candidates for stage 2 are those within this fraction of the best relevance.
     candidate_ratio: float = 0.6
     # How many agents each signal retrieves before fusion.
