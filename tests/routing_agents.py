@@ -149,5 +149,7 @@ def registered(agent: Workplace) -> RegisteredAgent:
     capabilities = Capabilities(
         agent.domains, agent.operations, agent.entities, agent.keywords, 0, agent.examples
     )
-    spec = AgentSpec(agent.name, FactoryRef("tests.fake_agents", "create_echo_agent"), agent.description, capabilities)
+    spec = AgentSpec(
+        agent.name, FactoryRef("tests.fake_agents", "create_echo_agent"), agent.description, capabilities
+    )
     return RegisteredAgent(spec, "etag", AgentState.AVAILABLE)

@@ -32,14 +32,12 @@ class OfflineSelector:
         """Indices of the chosen candidates with the reasoning; the candidates are sorted best first."""
         if len(set(clause_picks)) >= 2:
             chosen = list(dict.fromkeys(clause_picks))
-            listed = self._listed(candidates, query, chosen)
-            names = ", ".join(candidates[i].agent_name for i in chosen + listed)
-            return Selection(
-                tuple(chosen + listed), reasoning=f"each part of the request has its own agent: {names}"
-            )
+            chosen = _in_query_order(candidates, chosen + self._listed(candidates, query, chosen))
+            names = ", ".join(candidates[i].agent_name for i in chosen)
+            return Selection(tuple(chosen), reasoning=f"each part of the request has its own agent: {names}")
         listed = self._listed(candidates, query, [0])
         if listed:
-            ordered = sorted([0, *listed], key=lambda i: candidates[i].subject_mentions[0])
+            ordered = _in_query_order(candidates, [0, *listed])
             names = ", ".join(candidates[i].agent_name for i in ordered)
             return Selection(
                 tuple(ordered), reasoning=f"the query lists the subjects of several agents: {names}"
@@ -71,6 +69,14 @@ class OfflineSelector:
                     added.append(index)
                     grew = True
         return added
+
+
+def _in_query_order(candidates: Sequence[Candidate], chosen: list[int]) -> list[int]:
+    """The chosen indices in the order the query names their subjects; unnamed ones keep their place last."""
+    named = sorted(
+        (i for i in chosen if candidates[i].explicit), key=lambda i: candidates[i].subject_mentions[0]
+    )
+    return named + [i for i in chosen if not candidates[i].explicit]
 
 
 def _joined(first: Candidate, second: Candidate, words: Sequence[str], gaps: Sequence[str]) -> bool:
