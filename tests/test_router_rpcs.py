@@ -244,7 +244,7 @@ async def test_search_agents_shows_scores_and_reasons(client: RegistryClient) ->
     boosted = await client.search_agents("the details please", last_agent="tickets_agent")
     assert boosted[0].agent_name == "tickets_agent" and boosted[0].capability_score == 0.5
     assert "last agent of the session (+0.3)" in boosted[0].reasons
-    assert "context: the session's last agent (+0.15)" in boosted[0].reasons
+    assert "context: the session's last agent (+0.3)" in boosted[0].reasons
     with pytest.raises(InvalidArgument):
         await client.search_agents("   ")
 

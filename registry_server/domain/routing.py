@@ -36,6 +36,8 @@ class Candidate:
     # Positions (in the normalised query's words) of the words of this agent's domain or entity terms.
     subject_mentions: tuple[int, ...] = ()
     capability_score: float = 0.0
+    # The typed score of the terms the query names, without the context boost: the evidence of a subject.
+    term_score: float = 0.0
     lexical_score: float = 0.0
     semantic_score: float = 0.0
 

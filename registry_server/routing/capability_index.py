@@ -194,6 +194,7 @@ class CapabilityIndex:
                 tuple(self.reasons(name, matches.get(name), name == boosted)),
                 self.subject_mentions(matches.get(name)),
                 capability_score=scored[name],
+                term_score=self.value(matches.get(name), False),
             )
             for name in chosen
         ]

@@ -18,7 +18,7 @@ DEFAULT_WEIGHTS = {
 }
 DEFAULT_GEMINI_MODEL = "gemini-3.8-flash"
 # How stage 1 fuses its signals into one relevance, tuned on the CLINC150 and MetaTool development splits.
-DEFAULT_FUSION = {"semantic": 0.6, "lexical": 0.3, "capability": 0.1, "context": 0.15}
+DEFAULT_FUSION = {"semantic": 0.6, "lexical": 0.3, "capability": 0.1, "context": 0.3}
 FUSION_SIGNALS = frozenset(DEFAULT_FUSION)
 
 

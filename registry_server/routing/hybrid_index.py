@@ -215,6 +215,7 @@ class HybridIndex:
             tuple(reasons),
             self.capabilities.subject_mentions(match),
             capability_score=signal.capability,
+            term_score=self.capabilities.value(match, False),
             lexical_score=round(signal.lexical, 6),
             semantic_score=round(signal.semantic, 6),
         )

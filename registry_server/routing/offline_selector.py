@@ -53,7 +53,7 @@ class OfflineSelector:
         if not any(i in named for i in chosen):
             return []
         words, gaps = tokens(query), separators(query)
-        best_named = max(candidates[i].capability_score for i in named)
+        best_named = max(candidates[i].term_score for i in named)
         members = [i for i in chosen if i in named]
         added: list[int] = []
         grew = True
@@ -62,7 +62,7 @@ class OfflineSelector:
             for index in named:
                 if index in members or index in chosen:
                     continue
-                if candidates[index].capability_score < best_named - self._margin:
+                if candidates[index].term_score < best_named - self._margin:
                     continue
                 if any(_joined(candidates[m], candidates[index], words, gaps) for m in members):
                     members.append(index)

@@ -87,11 +87,11 @@ class Router:
         if not ranked or (not self._confident(ranked) and len(distinct) < 2):
             return Plan(tuple(ranked[:CLOSEST_SHOWN]), (), tuple(clauses), True)
         floor = ranked[0].score * config.candidate_ratio
-        named = max((c.capability_score for c in ranked if c.explicit), default=1.0)
+        named = max((c.term_score for c in ranked if c.explicit), default=1.0)
         kept = [
             c
             for c in ranked
-            if c.score >= floor or (c.explicit and c.capability_score >= named - config.multi_agent_margin)
+            if c.score >= floor or (c.explicit and c.term_score >= named - config.multi_agent_margin)
         ]
         names = {c.agent_name for c in kept}
         if len(distinct) >= 2:
@@ -106,7 +106,7 @@ class Router:
         """True when the best candidate is relevant enough, or some agent's terms are named plainly enough."""
         config = self.config
         return ranked[0].score >= config.abstain_threshold or any(
-            c.capability_score >= config.confident_capability_score for c in ranked
+            c.term_score >= config.confident_capability_score for c in ranked
         )
 
     def _clause_picks(self, clauses: list[str]) -> list[Candidate]:
