@@ -225,7 +225,7 @@ def test_fusion_and_thresholds_are_configuration(tmp_path: Path) -> None:
     with pytest.raises(RoutingConfigError, match="vibes"):
         load_routing_config(path, RoutingConfig())
     path.write_text("fusion: {semantic: lots}\n")
-    with pytest.raises(RoutingConfigError, match="fusion.semantic"):
+    with pytest.raises(RoutingConfigError, match=r"fusion\.semantic"):
         load_routing_config(path, RoutingConfig())
 
 
