@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,18 +54,23 @@ class Embedder:
         return _unit(vector)
 
     def embed_many(self, texts: Sequence[str]) -> Vectors:
-        """The unit vectors of many texts, one row each, computed in vectorised chunks."""
+        """The unit vectors of many texts, one row each, computed in vectorised chunks.
+
+        Each chunk's token sums are one matrix product: per-text token counts over the chunk's distinct
+        tokens, times those tokens' vectors.
+        """
         out = np.zeros((len(texts), self.dimensions), np.float32)
         for start in range(0, len(texts), _CHUNK_TEXTS):
             encoded = [self.token_ids(text) for text in texts[start : start + _CHUNK_TEXTS]]
             lengths = np.fromiter((len(ids) for ids in encoded), np.int64, len(encoded))
-            present = lengths > 0
-            if not present.any():
+            if not lengths.any():
                 continue
-            ids = np.fromiter((i for row in encoded for i in row), np.int64, int(lengths.sum()))
-            offsets = (np.cumsum(lengths) - lengths)[present]
-            sums = np.add.reduceat(np.take(self._table, ids, axis=0), offsets, axis=0)
-            out[start + np.flatnonzero(present)] = sums / lengths[present, None]
+            ids = np.fromiter(itertools.chain.from_iterable(encoded), np.int64, int(lengths.sum()))
+            distinct, column = np.unique(ids, return_inverse=True)
+            rows = np.repeat(np.arange(len(encoded)), lengths)
+            cells = np.bincount(rows * len(distinct) + column, minlength=len(encoded) * len(distinct))
+            counts = cells.reshape(len(encoded), len(distinct)).astype(np.float32)
+            out[start : start + len(encoded)] = counts @ self._table[distinct]
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         result: Vectors = out / norms

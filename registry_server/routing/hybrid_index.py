@@ -71,15 +71,17 @@ class HybridIndex:
             self.put(agent, known.get(agent.name, computed.get(agent.name)))
 
     def _embed_agents(self, agents: list[RegisteredAgent]) -> dict[str, Vectors]:
+        """Every agent's vector, from one batch of all their texts."""
+        if not agents:
+            return {}
         texts = [semantic_texts(agent) for agent in agents]
         rows = self._embedder.embed_many([text for group in texts for text in group])
-        vectors, start = {}, 0
-        for agent, group in zip(agents, texts, strict=True):
-            mean = rows[start : start + len(group)].mean(axis=0)
-            norm = float(np.linalg.norm(mean))
-            vectors[agent.name] = mean / norm if norm else mean
-            start += len(group)
-        return vectors
+        sizes = np.fromiter((len(group) for group in texts), np.int64, len(texts))
+        means = np.add.reduceat(rows, np.cumsum(sizes) - sizes, axis=0) / sizes[:, None]
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        vectors = (means / norms).astype(np.float32)
+        return {agent.name: vectors[row] for row, agent in enumerate(agents)}
 
     def put(self, agent: RegisteredAgent, vector: Vectors | None = None) -> None:
         """Indexes the agent (replacing what was indexed under its name); drops it if not routable."""
