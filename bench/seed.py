@@ -26,9 +26,10 @@ OPERATIONS = (
     "escalate",
 )
 KEYWORDS = tuple(f"kw{n}" for n in range(200))
-FILLER = tuple(
-    "today tomorrow latest open recent weekly monthly my our team status summary report details list "
-    "overview history changes pending urgent new old current next last quick full".split()
+FILLER = (
+    *("today", "tomorrow", "latest", "open", "recent", "weekly", "monthly", "my", "our", "team", "status"),
+    *("summary", "report", "details", "list", "overview", "history", "changes", "pending", "urgent", "new"),
+    *("old", "current", "next", "last", "quick", "full"),
 )
 CHEAP = FactoryRef("bench.cheap_agents", "create_cheap_agent")
 

@@ -45,6 +45,38 @@ class CapabilityMatch:
         return sum(len(phrases) for phrases in self.phrases.values())
 
 
+@dataclass
+class QueryMatches:
+    """One query's matches: expanded per agent, plus common terms looked up per agent on demand."""
+
+    expanded: dict[str, CapabilityMatch] = field(default_factory=dict)
+    common: list[tuple[TermGroup, range]] = field(default_factory=list)
+    _completed: set[str] = field(default_factory=set)
+
+    def get(self, name: str) -> CapabilityMatch | None:
+        """What of the agent's terms matched, or None."""
+        if name not in self._completed:
+            self._completed.add(name)
+            for group, span in self.common:
+                if name in group.agents:
+                    _record(self.expanded.setdefault(name, CapabilityMatch()), group, span)
+        return self.expanded.get(name)
+
+    def names(self) -> list[str]:
+        """Every agent matched, common terms included (expands them: for the typed index alone)."""
+        for group, _ in self.common:
+            for name in group.agents:
+                self.get(name)
+        return list(self.expanded)
+
+
+def _record(match: CapabilityMatch, group: TermGroup, span: range) -> None:
+    match.phrases.setdefault(group.kind, set()).add(group.phrase)
+    match.covered.update(span)
+    if group.kind in SUBJECT_KINDS:
+        match.subject_positions.extend(span)
+
+
 class CapabilityIndex:
     """Maps each term's first word to its term groups, so scoring costs follow the query, not the registry.
 
@@ -125,26 +157,27 @@ class CapabilityIndex:
         """The agent's priority (0 when unknown)."""
         return self._priority.get(name, 0)
 
-    def match(self, words: tuple[str, ...]) -> dict[str, CapabilityMatch]:
-        """Every agent with a term in the normalised query words, and what matched."""
-        matches: dict[str, CapabilityMatch] = {}
+    def match(self, words: tuple[str, ...], expand_limit: int = 0) -> QueryMatches:
+        """Every agent with a term in the normalised query words, and what matched.
+
+        A term shared by more than `expand_limit` agents (when set) is not expanded agent by agent: it is
+        looked up only for the agents asked about, so a common word costs nothing per agent it names.
+        """
+        found = QueryMatches()
         for position, word in enumerate(words):
             for group in self._groups.get(word, {}).values():
                 phrase = group.phrase
                 if len(phrase) > 1 and words[position : position + len(phrase)] != phrase:
                     continue
                 span = range(position, position + len(phrase))
+                if expand_limit and len(group.agents) > expand_limit:
+                    found.common.append((group, span))
+                    continue
                 for name in group.agents:
-                    match = matches.get(name)
-                    if match is None:
-                        match = matches[name] = CapabilityMatch()
-                    match.phrases.setdefault(group.kind, set()).add(phrase)
-                    match.covered.update(span)
-                    if group.kind in SUBJECT_KINDS:
-                        match.subject_positions.extend(span)
-        return matches
+                    _record(found.expanded.setdefault(name, CapabilityMatch()), group, span)
+        return found
 
-    def boosted(self, last_agent: str, matches: dict[str, CapabilityMatch]) -> str:
+    def boosted(self, last_agent: str, found: QueryMatches) -> str:
         """The agent that gets the context boost, or "".
 
         The boost serves follow-ups ("show me the details"); it must not pull the last agent into a query that
@@ -152,8 +185,10 @@ class CapabilityIndex:
         """
         if last_agent not in self._agents:
             return ""
-        named_others = any(m.subject_positions for name, m in matches.items() if name != last_agent)
-        if last_agent in matches or not named_others:
+        named_others = any(
+            m.subject_positions for name, m in found.expanded.items() if name != last_agent
+        ) or any(g.kind in SUBJECT_KINDS and g.agents - {last_agent} for g, _ in found.common)
+        if found.get(last_agent) is not None or not named_others:
             return last_agent
         return ""
 
@@ -176,25 +211,25 @@ class CapabilityIndex:
     def score(self, query: str, last_agent: str = "") -> list[Candidate]:
         """The typed candidates for `query` alone (no lexical or semantic signal), best first."""
         words = tokens(query)
-        matches = self.match(words)
-        boosted = self.boosted(last_agent, matches)
-        scored = {name: self.value(match, name == boosted) for name, match in matches.items()}
+        found = self.match(words)
+        boosted = self.boosted(last_agent, found)
+        scored = {name: self.value(found.get(name), name == boosted) for name in found.names()}
         if boosted and boosted not in scored:
             scored[boosted] = self.value(None, True)
         eligible = [name for name, score in scored.items() if score >= self._config.min_score]
         chosen = heapq.nsmallest(
             self._config.top_k,
             eligible,
-            key=lambda name: (-scored[name], self.evidence_key(name, matches.get(name)), name),
+            key=lambda name: (-scored[name], self.evidence_key(name, found.get(name)), name),
         )
         return [
             Candidate(
                 name,
                 scored[name],
-                tuple(self.reasons(name, matches.get(name), name == boosted)),
-                self.subject_mentions(matches.get(name)),
+                tuple(self.reasons(name, found.get(name), name == boosted)),
+                self.subject_mentions(found.get(name)),
                 capability_score=scored[name],
-                term_score=self.value(matches.get(name), False),
+                term_score=self.value(found.get(name), False),
             )
             for name in chosen
         ]

@@ -48,6 +48,8 @@ class RoutingConfig:
     candidate_ratio: float = 0.6
     # How many agents each signal retrieves before fusion.
     retrieval_k: int = 20
+    # A term shared by more agents than this is looked up only for the agents other signals retrieved.
+    common_term_agents: int = 64
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     gemini_model: str = DEFAULT_GEMINI_MODEL

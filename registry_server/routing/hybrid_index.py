@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -125,45 +126,48 @@ class HybridIndex:
         config = self._config
         k = config.retrieval_k
         words = tokens(query)
-        matches = self.capabilities.match(words)
-        boosted = self.capabilities.boosted(last_agent, matches)
-        lexical = self._lexical.search(content_words(query))
+        capabilities = self.capabilities
+        found = capabilities.match(words, expand_limit=config.common_term_agents)
+        boosted = capabilities.boosted(last_agent, found)
+        lexical = self._lexical.search(content_words(query), k)
         similarities = self._semantic.similarities(self._embedder.embed(query))
-        signals: dict[str, _Signals] = {}
-        typed = sorted(matches, key=lambda n: -self.capabilities.value(matches[n], n == boosted))[:k]
-        for name in typed:
-            signals.setdefault(name, _Signals())
+        named = heapq.nlargest(
+            k, found.expanded, key=lambda n: capabilities.value(found.get(n), n == boosted)
+        )
+        pool = dict.fromkeys(named)
         if boosted:
-            signals.setdefault(boosted, _Signals())
-        lexical_top = np.argsort(-lexical.scores)[:k]
-        lexical_of = dict(zip(lexical.slots.tolist(), lexical.scores.tolist(), strict=True))
-        for index in lexical_top.tolist():
-            signals.setdefault(self._name_of[int(lexical.slots[index])], _Signals())
+            pool[boosted] = None
+        name_of = self._name_of
+        for slot in lexical.top.tolist():
+            pool[name_of[slot]] = None
         for slot in SemanticIndex.top(similarities, k).tolist():
-            near = self._name_of.get(slot)
-            if near is not None:
-                signals.setdefault(near, _Signals())
-        for name, signal in signals.items():
+            if slot in name_of:
+                pool[name_of[slot]] = None
+        signals: dict[str, _Signals] = {}
+        for name in pool:
             slot = self._slot_of[name]
-            signal.capability = self.capabilities.value(matches.get(name), name == boosted)
-            signal.lexical = lexical_of.get(slot, 0.0)
-            signal.semantic = float(similarities[slot])
+            signals[name] = _Signals(
+                capabilities.value(found.get(name), name == boosted),
+                float(lexical.scores[slot]),
+                float(similarities[slot]),
+            )
         fused = {name: self._fused(signal, name == boosted) for name, signal in signals.items()}
-        ranked = sorted(
+        ranked = heapq.nsmallest(
+            config.top_k,
             signals,
             key=lambda n: (
                 -fused[n],
                 -signals[n].capability,
-                self.capabilities.evidence_key(n, matches.get(n)),
+                capabilities.evidence_key(n, found.get(n)),
                 n,
             ),
-        )[: config.top_k]
+        )
         return [
             self._candidate(
                 name,
                 fused=fused[name],
                 signal=signals[name],
-                match=matches.get(name),
+                match=found.get(name),
                 boosted=name == boosted,
                 lexical=lexical,
             )

@@ -16,10 +16,10 @@ Floats = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class LexicalHits:
-    """BM25 of the query for the documents it touches, normalised by the query's best possible score."""
+    """BM25 of the query for every slot (0 where no query word occurs), normalised by its best possible."""
 
-    slots: Slots
     scores: Floats
+    top: Slots
     idf: dict[str, float]
 
 
@@ -70,28 +70,32 @@ class LexicalIndex:
                 del self._postings[term]
             self._arrays.pop(term, None)
 
-    def search(self, words: Iterable[str]) -> LexicalHits:
-        """The normalised BM25 of every document sharing a word with the query (0 to about 1)."""
+    def search(self, words: Iterable[str], k: int) -> LexicalHits:
+        """The normalised BM25 of every slot (0 to about 1) and the `k` best slots that matched at all.
+
+        Each query term adds its postings' weights to one dense array in a single vector operation.
+        """
         count = len(self._terms_of)
-        unique = dict.fromkeys(words)
-        found = [(term, self._term_arrays(term)) for term in unique if term in self._postings]
+        scores = np.zeros(len(self._lengths))
+        found = [(term, self._term_arrays(term)) for term in dict.fromkeys(words) if term in self._postings]
         if not found or not count:
-            return LexicalHits(np.zeros(0, np.int64), np.zeros(0), {})
+            return LexicalHits(scores, np.zeros(0, np.int64), {})
         average = self._total_length / count
         k1, b = self._k1, self._b
         idf: dict[str, float] = {}
-        parts_slots, parts_scores = [], []
         for term, (slots, frequencies) in found:
             df = len(slots)
             idf[term] = math.log(1.0 + (count - df + 0.5) / (df + 0.5))
             norm = k1 * (1.0 - b + b * self._lengths[slots] / average)
-            parts_slots.append(slots)
-            parts_scores.append(idf[term] * frequencies * (k1 + 1.0) / (frequencies + norm))
-        best_possible = sum(idf.values()) * (k1 + 1.0)
-        all_slots = np.concatenate(parts_slots)
-        unique_slots, inverse = np.unique(all_slots, return_inverse=True)
-        totals = np.bincount(inverse, weights=np.concatenate(parts_scores), minlength=len(unique_slots))
-        return LexicalHits(unique_slots, totals / best_possible, idf)
+            scores[slots] += idf[term] * frequencies * (k1 + 1.0) / (frequencies + norm)
+        scores /= sum(idf.values()) * (k1 + 1.0)
+        matched = sum(len(slots) for _, (slots, _) in found)
+        if matched <= k:
+            top = np.flatnonzero(scores)
+        else:
+            top = np.argpartition(scores, -k)[-k:]
+            top = top[scores[top] > 0]
+        return LexicalHits(scores, top, idf)
 
     def _term_arrays(self, term: str) -> tuple[Slots, Floats]:
         arrays = self._arrays.get(term)
