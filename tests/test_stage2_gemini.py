@@ -16,6 +16,7 @@ from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
 from tests.conftest import DEFAULTS_FILE, StartServer
 from tests.fake_gemini import FakeGemini
+from tests.routing_agents import WORKPLACE, registered
 
 MULTI = "show my tickets and courses"
 
@@ -87,6 +88,28 @@ async def test_every_failure_falls_back_and_says_why(
     assert reason in decision.stage2_reason and "offline selector" in decision.stage2_reason
     assert decision.selected_agents == ("tickets_agent", "oxygen_agent")
     assert len(gemini.requests) == 1, "no retries: the deadline is for the whole of stage 2"
+
+
+async def test_the_prompt_shows_each_candidates_examples_and_the_previous_turn(
+    tmp_path: Path, gemini: FakeGemini
+) -> None:
+    registry = AgentRegistry(FileStore(tmp_path, tmp_path / "no-defaults.yaml"))
+    await registry.load()
+    for agent in WORKPLACE[:3]:
+        await registry.register(registered(agent).spec)
+    gemini.indices = [0]
+    context = SessionContext("s1", "incidents_agent", "show my open incidents", "You have 2 open incidents")
+    decision = await router_for(registry, gemini).decide("show my open incidents and book a room", context)
+    assert decision.stage2 is Stage2Outcome.LLM
+    prompt = gemini.prompts()[0]
+    assert "IT service desk: incidents, outages and support tickets" in prompt
+    assert (
+        'e.g. "show my open incidents"; "what is the status of my support ticket"; "is there an outage'
+        in prompt
+    )
+    assert "escalate the printer incident" not in prompt, "three examples per candidate"
+    assert "Previous request: 'show my open incidents'" in prompt and "You have 2 open incidents" in prompt
+    assert "select none (an empty list)" in prompt
 
 
 async def test_gemini_may_abstain(registry: AgentRegistry, gemini: FakeGemini) -> None:
