@@ -10,6 +10,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from bench.seed import synthetic_agents
@@ -135,10 +136,10 @@ def bm25_against_bm25s(agent_count: int = 10_000) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     """Hybrid latency at 100 / 1,000 / 10,000 agents (20 examples each), by query words, and references."""
     by_size = {}
-    indexes = {}
+    indexes: dict[int, HybridIndex] = {}
     for size in (100, 1000, 10_000):
-        indexes[size] = build_index(size)
-        by_size[size] = measure(lambda q, i=indexes[size]: i.score(q, "agent_00001"), typical_queries(size))
+        index = indexes[size] = build_index(size)
+        by_size[size] = measure(partial(index.score, last_agent="agent_00001"), typical_queries(size))
     big = indexes[10_000]
     by_words = {
         words: measure(lambda q: big.score(q, "agent_00001"), query_of_words(words, 10_000))
