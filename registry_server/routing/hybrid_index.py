@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +40,38 @@ class _Signals:
     capability: float = 0.0
     lexical: float = 0.0
     semantic: float = 0.0
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked agent, before its reasons are written: what stage 2's preparation needs to filter."""
+
+    agent_name: str
+    score: float
+    capability_score: float
+    term_score: float
+    explicit: bool
+
+
+class Ranking:
+    """One query's ranked agents, best first; each one's Candidate (with reasons) is built on demand."""
+
+    def __init__(self, entries: list[Ranked], describe: Callable[[str], Candidate]) -> None:
+        self.entries = entries
+        self._describe = describe
+        self._built: dict[str, Candidate] = {}
+
+    def candidate(self, position: int) -> Candidate:
+        """The candidate at `position`, with its reasons."""
+        name = self.entries[position].agent_name
+        if name not in self._built:
+            self._built[name] = self._describe(name)
+        return self._built[name]
+
+    def candidates(self, limit: int | None = None) -> list[Candidate]:
+        """The first `limit` candidates (all by default), with their reasons."""
+        count = len(self.entries) if limit is None else min(limit, len(self.entries))
+        return [self.candidate(position) for position in range(count)]
 
 
 class HybridIndex:
@@ -123,6 +155,10 @@ class HybridIndex:
 
     def score(self, query: str, last_agent: str = "") -> list[Candidate]:
         """The top-k candidates for `query` by fused relevance, best first, with every signal's share."""
+        return self.rank(query, last_agent).candidates()
+
+    def rank(self, query: str, last_agent: str = "") -> Ranking:
+        """The top-k agents for `query` by fused relevance; reasons are written only for those asked for."""
         config = self._config
         k = config.retrieval_k
         words = tokens(query)
@@ -162,8 +198,19 @@ class HybridIndex:
                 n,
             ),
         )
-        return [
-            self._candidate(
+        entries = [
+            Ranked(
+                name,
+                fused[name],
+                signals[name].capability,
+                capabilities.value(found.get(name), False),
+                bool(capabilities.subject_mentions(found.get(name))),
+            )
+            for name in ranked
+        ]
+
+        def describe(name: str) -> Candidate:
+            return self._candidate(
                 name,
                 fused=fused[name],
                 signal=signals[name],
@@ -171,8 +218,8 @@ class HybridIndex:
                 boosted=name == boosted,
                 lexical=lexical,
             )
-            for name in ranked
-        ]
+
+        return Ranking(entries, describe)
 
     def _fused(self, signal: _Signals, boosted: bool) -> float:
         weights = self._config.fusion

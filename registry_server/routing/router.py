@@ -19,7 +19,7 @@ from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.embedder import Embedder, Vectors, shared_embedder
 from registry_server.routing.gemini_selector import GeminiSelector, Stage2Error
-from registry_server.routing.hybrid_index import HybridIndex
+from registry_server.routing.hybrid_index import HybridIndex, Ranked
 from registry_server.routing.offline_selector import OfflineSelector
 
 log = logging.getLogger(__name__)
@@ -81,17 +81,19 @@ class Router:
     def plan(self, query: str, context: SessionContext = NO_CONTEXT) -> Plan:
         """Stage 1 with abstention and clauses: what stage 2 chooses among."""
         config = self.config
-        ranked = self.candidates(query, context)
-        clauses = split_clauses(query) if len(query) <= config.max_query_chars else [query]
+        self.validate_query(query)
+        ranking = self.index.rank(query, context.last_agent)
+        ranked = ranking.entries
+        clauses = split_clauses(query)
         distinct = self._clause_picks(clauses) if len(clauses) > 1 else []
         if not ranked or (not self._confident(ranked) and len(distinct) < 2):
-            return Plan(tuple(ranked[:CLOSEST_SHOWN]), (), tuple(clauses), True)
+            return Plan(tuple(ranking.candidates(CLOSEST_SHOWN)), (), tuple(clauses), True)
         floor = ranked[0].score * config.candidate_ratio
-        named = max((c.term_score for c in ranked if c.explicit), default=1.0)
+        named = max((r.term_score for r in ranked if r.explicit), default=1.0)
         kept = [
-            c
-            for c in ranked
-            if c.score >= floor or (c.explicit and c.term_score >= named - config.multi_agent_margin)
+            ranking.candidate(position)
+            for position, r in enumerate(ranked)
+            if r.score >= floor or (r.explicit and r.term_score >= named - config.multi_agent_margin)
         ]
         names = {c.agent_name for c in kept}
         if len(distinct) >= 2:
@@ -102,33 +104,33 @@ class Router:
             picks = ()
         return Plan(tuple(kept), picks, tuple(clauses), False)
 
-    def _confident(self, ranked: list[Candidate]) -> bool:
+    def _confident(self, ranked: list[Ranked]) -> bool:
         """True when the best candidate is relevant enough, or some agent's terms are named plainly enough."""
         config = self.config
         return ranked[0].score >= config.abstain_threshold or any(
-            c.term_score >= config.confident_capability_score for c in ranked
+            r.term_score >= config.confident_capability_score for r in ranked
         )
 
     def _clause_picks(self, clauses: list[str]) -> list[Candidate]:
         """Each clause's best agent, kept when relevant and clearly ahead of the other clauses' picks."""
         config = self.config
-        ranked = [self.index.score(clause) for clause in clauses]
-        picks = [r[0] for r in ranked if r and r[0].score >= config.clause_threshold]
-        distinct = list({c.agent_name: c for c in picks}.values())
+        rankings = [self.index.rank(clause) for clause in clauses]
+        leaders = [
+            r.entries[0] for r in rankings if r.entries and r.entries[0].score >= config.clause_threshold
+        ]
+        distinct = {leader.agent_name for leader in leaders}
         if len(distinct) < 2:
             return []
-        kept = []
-        for candidates in ranked:
-            if not candidates or candidates[0] not in distinct:
+        kept: dict[str, Candidate] = {}
+        for ranking in rankings:
+            if not ranking.entries or ranking.entries[0].agent_name not in distinct:
                 continue
-            scores = {c.agent_name: c.score for c in candidates}
-            lead = candidates[0].score
-            rivals = [
-                scores.get(o.agent_name, 0.0) for o in distinct if o.agent_name != candidates[0].agent_name
-            ]
-            if all(lead - rival >= config.clause_margin for rival in rivals):
-                kept.append(candidates[0])
-        return list({c.agent_name: c for c in kept}.values())
+            lead = ranking.entries[0]
+            scores = {r.agent_name: r.score for r in ranking.entries}
+            rivals = [scores.get(other, 0.0) for other in distinct if other != lead.agent_name]
+            if all(lead.score - rival >= config.clause_margin for rival in rivals):
+                kept.setdefault(lead.agent_name, ranking.candidate(0))
+        return list(kept.values())
 
     async def decide(self, query: str, context: SessionContext = NO_CONTEXT) -> RoutingDecision:
         """Stage 1, then abstention or stage 2 when two or more candidates remain."""
