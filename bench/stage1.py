@@ -8,6 +8,7 @@ import random
 import statistics
 import time
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -112,7 +113,7 @@ def bm25_against_bm25s(agent_count: int = 10_000) -> dict[str, Any]:
     documents = [[w for text in agent_texts(a) for w in content_words(text)] for a in population]
     ours = LexicalIndex(1.2, 0.75)
     for slot, words in enumerate(documents):
-        ours.put(slot, words)
+        ours.put(slot, Counter(words))
     reference = bm25s.BM25(k1=1.2, b=0.75)
     reference.index(documents, show_progress=False)
     queries = typical_queries(agent_count, 300)
@@ -123,7 +124,7 @@ def bm25_against_bm25s(agent_count: int = 10_000) -> dict[str, Any]:
     started = time.perf_counter()
     extra = LexicalIndex(1.2, 0.75)
     for slot, words in enumerate(documents[:1000]):
-        extra.put(slot, words)
+        extra.put(slot, Counter(words))
     put_ms = (time.perf_counter() - started) / 1000 * 1000
     return {
         "ours_p50_ms": round(mine["p50"], 4),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
@@ -15,10 +15,11 @@ from registry_server.registry.agent_registry import AgentListener, AgentRegistry
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
-from registry_server.routing.embedder import shared_embedder
+from registry_server.routing.embedder import Vectors, shared_embedder
 from registry_server.routing.hybrid_index import HybridIndex
 from registry_server.routing.router import Router
 from registry_server.routing.text import fold_plural
+from registry_server.routing.vector_cache import VectorCache
 from tests.routing_agents import WORKPLACE, registered
 
 
@@ -233,3 +234,66 @@ async def test_a_higher_threshold_abstains_more(workplace: Router) -> None:
     strict = router_over((registered(a) for a in WORKPLACE), replace(RoutingConfig(), abstain_threshold=0.9))
     assert await selected(strict, "how many days off do I still have") == set()
     assert await selected(workplace, "how many days off do I still have") == {"hr_agent"}
+
+
+class CountingEmbedder:
+    """The shared embedder, counting the texts it embeds."""
+
+    def __init__(self) -> None:
+        self.texts = 0
+
+    def embed(self, text: str) -> Vectors:
+        return shared_embedder().embed(text)
+
+    def embed_many(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return shared_embedder().embed_many(texts)
+
+    def agent_vector(self, texts: Sequence[str]) -> Vectors:
+        self.texts += len(texts)
+        return shared_embedder().agent_vector(texts)
+
+
+async def test_vectors_are_cached_across_restarts_and_recomputed_when_stale(tmp_path: Path) -> None:
+    cache = VectorCache(tmp_path / "routing_vectors.npz")
+    agents = [registered(agent) for agent in WORKPLACE]
+    first = CountingEmbedder()
+    Router(
+        cast(AgentRegistry, StaticRegistry(agents)), RoutingConfig(), None, embedder=first, vector_cache=cache
+    )
+    assert first.texts == sum(len(a.examples) + 1 for a in WORKPLACE) and cache.path.exists()
+
+    second = CountingEmbedder()
+    router = Router(
+        cast(AgentRegistry, StaticRegistry(agents)),
+        RoutingConfig(),
+        None,
+        embedder=second,
+        vector_cache=cache,
+    )
+    assert second.texts == 0, "every vector came from the cache"
+    assert (await router.decide("restart the nightly build")).selected_agents == ("ci_agent",)
+
+    changed = [*agents[:-1], agent("learning_agent", "Cooking recipes", examples=("how do I bake bread",))]
+    third = CountingEmbedder()
+    router = Router(
+        cast(AgentRegistry, StaticRegistry(changed)),
+        RoutingConfig(),
+        None,
+        embedder=third,
+        vector_cache=cache,
+    )
+    assert third.texts == 2, "only the changed agent is embedded again"
+    assert (await router.decide("how do I bake a loaf of bread")).selected_agents == ("learning_agent",)
+
+    cache.path.write_bytes(b"not a numpy file")
+    fourth = CountingEmbedder()
+    Router(
+        cast(AgentRegistry, StaticRegistry(agents)),
+        RoutingConfig(),
+        None,
+        embedder=fourth,
+        vector_cache=cache,
+    )
+    assert fourth.texts == first.texts, "a corrupt cache is ignored and rewritten"
+    assert VectorCache(cache.path).load().keys() == {a.name for a in WORKPLACE}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,22 @@ Vectors = npt.NDArray[np.float32]
 _CHUNK_TEXTS = 512
 # Whitespace-separated pieces whose token ids are remembered; past this the memory is cleared and refilled.
 _MAX_CACHED_PIECES = 200_000
+
+
+class TextEmbedder(Protocol):
+    """What the routing index needs of an embedder."""
+
+    def embed(self, text: str) -> Vectors:
+        """The unit vector of one text."""
+        ...
+
+    def embed_many(self, texts: Sequence[str]) -> Vectors:
+        """The unit vectors of many texts."""
+        ...
+
+    def agent_vector(self, texts: Sequence[str]) -> Vectors:
+        """One vector for an agent's texts."""
+        ...
 
 
 class Embedder:
@@ -103,3 +120,40 @@ def shared_embedder() -> Embedder:
     root.setLevel(level)
     model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
     return Embedder(np.ascontiguousarray(model.embedding, dtype=np.float32), model.tokenizer)
+
+
+class BackgroundEmbedder:
+    """An embedder loaded in a thread, so start-up need not wait for the model; each use waits for it."""
+
+    def __init__(self, load: Callable[[], Embedder]) -> None:
+        self._ready = threading.Event()
+        self._embedder: Embedder | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._load, args=(load,), name="embedder-load", daemon=True).start()
+
+    def _load(self, load: Callable[[], Embedder]) -> None:
+        try:
+            self._embedder = load()
+        except BaseException as error:  # re-raised in the caller's thread, on use
+            self._error = error
+        finally:
+            self._ready.set()
+
+    def loaded(self) -> Embedder:
+        """The embedder, once loaded (waits for it); raises what the loading raised."""
+        self._ready.wait()
+        if self._embedder is None:
+            raise RuntimeError(f"the embedding model could not be loaded: {self._error}") from self._error
+        return self._embedder
+
+    def embed(self, text: str) -> Vectors:
+        """The unit vector of one text."""
+        return self.loaded().embed(text)
+
+    def embed_many(self, texts: Sequence[str]) -> Vectors:
+        """The unit vectors of many texts."""
+        return self.loaded().embed_many(texts)
+
+    def agent_vector(self, texts: Sequence[str]) -> Vectors:
+        """One vector for an agent's texts."""
+        return self.loaded().agent_vector(texts)

@@ -12,10 +12,10 @@ from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.routing import Candidate
 from registry_server.routing.capability_index import CapabilityIndex, CapabilityMatch
 from registry_server.routing.config import RoutingConfig
-from registry_server.routing.embedder import Embedder, Vectors
+from registry_server.routing.embedder import TextEmbedder, Vectors
 from registry_server.routing.lexical_index import LexicalHits, LexicalIndex
 from registry_server.routing.semantic_index import SemanticIndex
-from registry_server.routing.text import content_words, tokens
+from registry_server.routing.text import content_word_counts, content_words, tokens
 
 
 def agent_texts(agent: RegisteredAgent) -> list[str]:
@@ -81,12 +81,12 @@ class HybridIndex:
     one embedding, one matrix-vector product, its BM25 postings and its typed-term lookups.
     """
 
-    def __init__(self, config: RoutingConfig, embedder: Embedder) -> None:
+    def __init__(self, config: RoutingConfig, embedder: TextEmbedder) -> None:
         self._config = config
         self._embedder = embedder
         self.capabilities = CapabilityIndex(config)
         self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
-        self._semantic = SemanticIndex(embedder.dimensions)
+        self._semantic = SemanticIndex()
         self._slot_of: dict[str, int] = {}
         self._name_of: dict[int, str] = {}
         self._free: list[int] = []
@@ -125,7 +125,7 @@ class HybridIndex:
         self._slot_of[agent.name] = slot
         self._name_of[slot] = agent.name
         self.capabilities.put(agent)
-        self._lexical.put(slot, (w for text in agent_texts(agent) for w in content_words(text)))
+        self._lexical.put(slot, content_word_counts("\n".join(agent_texts(agent))))
         if vector is None:
             vector = self._embedder.agent_vector(semantic_texts(agent))
         self._semantic.put(slot, vector)

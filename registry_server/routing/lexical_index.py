@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,10 +41,9 @@ class LexicalIndex:
     def __len__(self) -> int:
         return len(self._terms_of)
 
-    def put(self, slot: int, words: Iterable[str]) -> None:
-        """Indexes the document of `slot` (replacing what it held)."""
+    def put(self, slot: int, counts: Mapping[str, int]) -> None:
+        """Indexes the document of `slot`, given as word counts (replacing what it held)."""
         self.remove(slot)
-        counts = Counter(words)
         if slot >= len(self._lengths):
             self._lengths = np.concatenate((self._lengths, np.zeros(max(slot + 1, len(self._lengths)))))
         length = float(sum(counts.values()))

@@ -17,10 +17,11 @@ from registry_server.domain.routing import (
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig
-from registry_server.routing.embedder import Embedder, Vectors, shared_embedder
+from registry_server.routing.embedder import BackgroundEmbedder, TextEmbedder, shared_embedder
 from registry_server.routing.gemini_selector import GeminiSelector, Stage2Error
-from registry_server.routing.hybrid_index import HybridIndex, Ranked
+from registry_server.routing.hybrid_index import HybridIndex, Ranked, semantic_texts
 from registry_server.routing.offline_selector import OfflineSelector
+from registry_server.routing.vector_cache import VectorCache, fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,40 @@ class Router:
         config: RoutingConfig,
         gemini: GeminiSelector | None,
         *,
-        embedder: Embedder | None = None,
-        vectors: dict[str, Vectors] | None = None,
+        embedder: TextEmbedder | None = None,
+        vector_cache: VectorCache | None = None,
     ) -> None:
         self.config = config
-        self.index = HybridIndex(config, embedder or shared_embedder())
-        self.index.rebuild(registry.agents(), vectors)
+        # The model loads in the background: with every vector cached, start-up does not wait for it.
+        self.index = HybridIndex(config, embedder or BackgroundEmbedder(shared_embedder))
+        self._vector_cache = vector_cache
+        agents = list(registry.agents())
+        cached = vector_cache.load() if vector_cache else {}
+        usable = {
+            agent.name: cached[agent.name][1]
+            for agent in agents
+            if agent.routable
+            and agent.name in cached
+            and cached[agent.name][0] == fingerprint(semantic_texts(agent))
+        }
+        self.index.rebuild(agents, usable)
+        if vector_cache and (len(usable) != len(self.index) or len(cached) != len(usable)):
+            self.save_vectors()
         registry.add_listener(self._on_agent_changed)
         self._gemini = gemini
         self._offline = OfflineSelector(config.multi_agent_margin)
+
+    def save_vectors(self) -> None:
+        """Writes every indexed agent's vector to the vector cache, if there is one."""
+        if self._vector_cache is None:
+            return
+        vectors = self.index.vectors()
+        entries = {}
+        for name, vector in vectors.items():
+            agent = self.index.agent(name)
+            if agent is not None:
+                entries[name] = (fingerprint(semantic_texts(agent)), vector)
+        self._vector_cache.save(entries)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
         if agent is None:

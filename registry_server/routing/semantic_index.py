@@ -13,12 +13,14 @@ Slots = npt.NDArray[np.int64]
 class SemanticIndex:
     """The agents' vectors, computed once at registration, in one growable matrix."""
 
-    def __init__(self, dimensions: int) -> None:
-        self._matrix = np.zeros((64, dimensions), np.float32)
+    def __init__(self) -> None:
+        self._matrix = np.zeros((0, 0), np.float32)  # sized by the first vector stored
         self._used = 0  # rows past this were never used
 
     def put(self, slot: int, vector: Vectors) -> None:
         """Stores the vector of `slot`."""
+        if not self._matrix.size:
+            self._matrix = np.zeros((max(64, slot + 1), len(vector)), np.float32)
         if slot >= len(self._matrix):
             grown = np.zeros((max(slot + 1, 2 * len(self._matrix)), self._matrix.shape[1]), np.float32)
             grown[: len(self._matrix)] = self._matrix
@@ -37,6 +39,8 @@ class SemanticIndex:
 
     def similarities(self, query: Vectors) -> npt.NDArray[np.float32]:
         """The cosine similarity of every used slot to the (unit) query vector."""
+        if not self._used:
+            return np.zeros(0, np.float32)
         result: npt.NDArray[np.float32] = self._matrix[: self._used] @ query
         return result
 

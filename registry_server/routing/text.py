@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -223,6 +224,16 @@ def tokens(text: str) -> tuple[str, ...]:
 def content_words(text: str) -> list[str]:
     """The normalised words of a text without function words: what lexical relevance counts."""
     return [word for word in tokens(text) if word not in STOPWORDS]
+
+
+def content_word_counts(text: str) -> Counter[str]:
+    """How often each content word occurs in a text: the words counted raw, then each distinct one folded."""
+    counts: Counter[str] = Counter()
+    for word, count in Counter(_WORD.findall(text.lower().replace("_", " "))).items():
+        folded = fold_plural(word)
+        if folded not in STOPWORDS:
+            counts[folded] += count
+    return counts
 
 
 def separators(text: str) -> tuple[str, ...]:
