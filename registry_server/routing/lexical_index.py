@@ -87,12 +87,9 @@ class LexicalIndex:
             norm = k1 * (1.0 - b + b * self._lengths[slots] / average)
             scores[slots] += idf[term] * frequencies * (k1 + 1.0) / (frequencies + norm)
         scores /= sum(idf.values()) * (k1 + 1.0)
-        matched = sum(len(slots) for _, (slots, _) in found)
-        if matched <= k:
-            top = np.flatnonzero(scores)
-        else:
-            top = np.argpartition(scores, -k)[-k:]
-            top = top[scores[top] > 0]
+        # Partition only the touched slots: the untouched zeros are ties that make a partition crawl.
+        touched = np.flatnonzero(scores)
+        top = touched if len(touched) <= k else touched[np.argpartition(scores[touched], -k)[-k:]]
         return LexicalHits(scores, top, idf)
 
     def _term_arrays(self, term: str) -> tuple[Slots, Floats]:
