@@ -190,6 +190,13 @@ def test_clauses_split_at_joins_but_keep_lists_together() -> None:
         "any new courses on Kubernetes?",
     ]
     assert split_clauses("show my tickets and courses") == ["show my tickets and courses"]
+    assert split_clauses("give me specific and detailed tips for a stressful and busy week") == [
+        "give me specific and detailed tips for a stressful and busy week"
+    ], "'and' between describing words joins them; a new request starts with a question word or a verb"
+    assert split_clauses("show the weather and who is on call tonight") == [
+        "show the weather",
+        "who is on call tonight",
+    ]
     assert split_clauses("Sign me up for the Kubernetes security course") == [
         "Sign me up for the Kubernetes security course"
     ]

@@ -7,9 +7,16 @@ import re
 from registry_server.routing.text import content_words
 
 # Sentence ends, and the joins that start a new request: "..., and also ...", "Also, ...", "... then ...".
+_QUESTION = (
+    r"(?:who|what|when|where|which|why|how|is|are|can|could|will|would|do|does|did|should|please|also)"
+)
+_OBJECT = r"(?:a|an|the|my|our|your|me|us|some|all|any|this|that|these|those|it|them|up|out)"
+# Sentence ends or commas before "also"/"additionally"/"then"; and "and" where a new request starts: a
+# question word ("and who is on call") or a verb with its object ("and book a room"). "specific and detailed
+# tips" or "tickets and courses" stay whole.
 _BOUNDARY = re.compile(
     r"(?:(?<=[.?!;])|,)?\s+\b(?:and then|and also|as well as|additionally|also|plus|then)\b,?\s+"
-    r"|,?\s+\band\b\s+",
+    rf"|,?\s+\band\b\s+(?=(?:{_QUESTION}\b|[a-z]+\s+{_OBJECT}\b))",
     re.IGNORECASE,
 )
 _LEADING_JOIN = re.compile(r"^(?:and|also|additionally|plus|then)\b,?\s*", re.IGNORECASE)
