@@ -111,7 +111,7 @@ def shared_embedder() -> Embedder:
     """The process's embedder, loaded once from the weights inside the wordllama wheel (no download)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    import wordllama  # type: ignore[import-untyped]  # imported here: half a second, and only the router needs it
+    import wordllama  # type: ignore[import-untyped, unused-ignore]  # imported here: half a second, and only the router needs it
 
     # wordllama calls logging.basicConfig on import; the server's own log configuration must stay in charge.
     for handler in root.handlers[:]:
