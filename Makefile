@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos docker clean bench soak postgres run-cluster
+.PHONY: install run test lint protos docker clean bench soak postgres run-cluster routing-eval
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -66,3 +66,8 @@ bench: $(STAMP) ## measure every performance figure of DESIGN.md; prints one JSO
 SOAK_ARGS ?= --duration 300
 soak: $(STAMP) ## crash soak: mixed load while the server is kill -9ed every few seconds; prints a JSON summary (SOAK_ARGS="--duration 1800")
 	@$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+CASES ?=
+TARGET ?= 127.0.0.1:8003
+routing-eval: $(STAMP) ## routing evaluation as JSON: CASES=file.yaml against TARGET, and ../shared/routing-dev when present
+	@$(BIN)/python scripts/routing_eval.py $(if $(CASES),--cases $(CASES) --target $(TARGET))

@@ -51,12 +51,17 @@ async def build_call(channel: aio.Channel, name: str, params: dict[str, Any]) ->
         )
     if name == "register_agent":
         prefix = params.get("prefix", "new")
+        examples = params.get("examples", 0)
 
         def register() -> Awaitable[Any]:
             agent = agent_pb2.Agent(
                 name=f"{prefix}_{next(counter):06d}",
                 factory=agent_pb2.AgentFactory(module="bench.cheap_agents", function="create_cheap_agent"),
-                capabilities=agent_pb2.AgentCapabilities(domains=["benchmarks"], operations=["list"]),
+                capabilities=agent_pb2.AgentCapabilities(
+                    domains=["benchmarks"],
+                    operations=["list"],
+                    examples=[f"list benchmark run {n} for the nightly suite" for n in range(examples)],
+                ),
             )
             return registry.RegisterAgent(registry_service_pb2.RegisterAgentRequest(agent=agent))
 

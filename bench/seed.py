@@ -26,10 +26,24 @@ OPERATIONS = (
     "escalate",
 )
 KEYWORDS = tuple(f"kw{n}" for n in range(200))
+FILLER = (
+    *("today", "tomorrow", "latest", "open", "recent", "weekly", "monthly", "my", "our", "team", "status"),
+    *("summary", "report", "details", "list", "overview", "history", "changes", "pending", "urgent", "new"),
+    *("old", "current", "next", "last", "quick", "full"),
+)
 CHEAP = FactoryRef("bench.cheap_agents", "create_cheap_agent")
 
 
-def synthetic_agents(count: int, seed: int = 7) -> list[AgentSpec]:
+def synthetic_examples(n: int, count: int, rng: random.Random) -> tuple[str, ...]:
+    """`count` sample requests for agent `n`, like users type them: an action, the agent's subject, filler."""
+    return tuple(
+        f"{rng.choice(OPERATIONS)} the {rng.choice(FILLER)} topic{n} {rng.choice(FILLER)} for thing{n} "
+        f"{rng.choice(FILLER)} {rng.choice(FILLER)} please"
+        for _ in range(count)
+    )
+
+
+def synthetic_agents(count: int, seed: int = 7, examples: int = 0) -> list[AgentSpec]:
     """`count` agents, each with its own domain and entity, sharing operations and a pool of keywords."""
     rng = random.Random(seed)
     return [
@@ -43,6 +57,7 @@ def synthetic_agents(count: int, seed: int = 7) -> list[AgentSpec]:
                 operations=tuple(rng.sample(OPERATIONS, 3)),
                 keywords=tuple(rng.sample(KEYWORDS, 4)),
                 priority=rng.randrange(0, 20),
+                examples=synthetic_examples(n, examples, rng),
             ),
             tags=("bench",),
         )
@@ -50,10 +65,10 @@ def synthetic_agents(count: int, seed: int = 7) -> list[AgentSpec]:
     ]
 
 
-def write_registry(data_dir: Path, count: int) -> list[AgentSpec]:
-    """A registry file of `count` synthetic agents."""
+def write_registry(data_dir: Path, count: int, examples: int = 0) -> list[AgentSpec]:
+    """A registry file of `count` synthetic agents (with `examples` sample requests each)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    specs = synthetic_agents(count)
+    specs = synthetic_agents(count, examples=examples)
     (data_dir / REGISTRY_FILE_NAME).write_bytes(render_file({s.name: encode_record(s) for s in specs}))
     return specs
 

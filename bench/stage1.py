@@ -1,4 +1,5 @@
-"""Stage-1 routing in process: latency at several registry sizes, and how it grows with the query."""
+"""Stage-1 routing in process: the hybrid index's latency at several registry sizes, by query length, the
+typed index alone for reference, BM25 against bm25s, registration cost and memory per agent."""
 
 from __future__ import annotations
 
@@ -6,30 +7,49 @@ import gc
 import random
 import statistics
 import time
+import tracemalloc
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from bench.seed import synthetic_agents
 from registry_server.domain.agent import AgentState, RegisteredAgent
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.config import RoutingConfig
+from registry_server.routing.embedder import shared_embedder
+from registry_server.routing.hybrid_index import HybridIndex, agent_texts
+from registry_server.routing.lexical_index import LexicalIndex
+from registry_server.routing.text import content_words
+
+EXAMPLES_PER_AGENT = 20
 
 
-def build_index(agent_count: int) -> CapabilityIndex:
-    """An index over `agent_count` synthetic agents, frozen out of the GC's way as the server does."""
-    index = CapabilityIndex(RoutingConfig())
-    index.rebuild(RegisteredAgent(spec, "e", AgentState.AVAILABLE) for spec in synthetic_agents(agent_count))
+def agents(count: int, examples: int = EXAMPLES_PER_AGENT) -> list[RegisteredAgent]:
+    """`count` synthetic routable agents with `examples` sample requests each."""
+    return [
+        RegisteredAgent(spec, "e", AgentState.AVAILABLE)
+        for spec in synthetic_agents(count, examples=examples)
+    ]
+
+
+def build_index(agent_count: int) -> HybridIndex:
+    """A hybrid index over synthetic agents, frozen out of the GC's way as the server does."""
+    index = HybridIndex(RoutingConfig(), shared_embedder())
+    index.rebuild(agents(agent_count))
     gc.collect()
     gc.freeze()
     return index
 
 
-def measure(index: CapabilityIndex, queries: list[str], repeat: int = 3) -> dict[str, Any]:
+def measure(score: Callable[[str], object], queries: list[str], repeat: int = 3) -> dict[str, Any]:
     """p50/p99 in ms of scoring each query, `repeat` times over."""
     samples = []
     for _ in range(repeat):
         for query in queries:
             started = time.perf_counter()
-            index.score(query, "agent_00001")
+            score(query)
             samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return {
@@ -58,12 +78,83 @@ def query_of_words(words: int, agent_count: int) -> list[str]:
     return [" ".join(f"topic{rng.randrange(agent_count)}" for _ in range(words)) for _ in range(300)]
 
 
+def registration_ms(index: HybridIndex, examples: int = 50, count: int = 200) -> dict[str, Any]:
+    """p50 of putting (and replacing) an agent with `examples` sample requests into the index."""
+    fresh = agents(count, examples=examples)
+    samples = []
+    for agent in fresh:
+        renamed = RegisteredAgent(replace(agent.spec, name=f"new_{agent.name}"), "e", agent.state)
+        started = time.perf_counter()
+        index.put(renamed)
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"p50": statistics.median(samples), "p99": sorted(samples)[int(len(samples) * 0.99)]}
+
+
+def memory_per_agent_kb(count: int = 2000) -> float:
+    """Bytes the index holds per agent (BM25 postings, vector, typed terms), measured with tracemalloc."""
+    population = agents(count)
+    shared_embedder()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    index = HybridIndex(RoutingConfig(), shared_embedder())
+    index.rebuild(population)
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / count / 1024
+
+
+def bm25_against_bm25s(agent_count: int = 10_000) -> dict[str, Any]:
+    """Top-10 BM25 latency at `agent_count` documents: this project's incremental index against bm25s."""
+    import bm25s  # a reference only: the bench's dev dependency, not the server's
+
+    population = agents(agent_count)
+    documents = [[w for text in agent_texts(a) for w in content_words(text)] for a in population]
+    ours = LexicalIndex(1.2, 0.75)
+    for slot, words in enumerate(documents):
+        ours.put(slot, Counter(words))
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index(documents, show_progress=False)
+    queries = typical_queries(agent_count, 300)
+    mine = measure(lambda q: ours.search(content_words(q), 10), queries)
+    theirs = measure(
+        lambda q: reference.retrieve([content_words(q)], k=10, show_progress=False, n_threads=1), queries
+    )
+    started = time.perf_counter()
+    extra = LexicalIndex(1.2, 0.75)
+    for slot, words in enumerate(documents[:1000]):
+        extra.put(slot, Counter(words))
+    put_ms = (time.perf_counter() - started) / 1000 * 1000
+    return {
+        "ours_p50_ms": round(mine["p50"], 4),
+        "bm25s_p50_ms": round(theirs["p50"], 4),
+        "ours_put_one_document_ms": round(put_ms, 4),
+        "bm25s_note": "bm25s has no incremental update: every registration would re-index the whole corpus",
+    }
+
+
 def run() -> dict[str, Any]:
-    """Latency at 100 / 1,000 / 10,000 agents, and at 10,000 agents for 2 / 8 / 32-word queries."""
+    """Hybrid latency at 100 / 1,000 / 10,000 agents (20 examples each), by query words, and references."""
     by_size = {}
-    indexes = {}
+    indexes: dict[int, HybridIndex] = {}
     for size in (100, 1000, 10_000):
-        indexes[size] = build_index(size)
-        by_size[size] = measure(indexes[size], typical_queries(size))
-    by_words = {words: measure(indexes[10_000], query_of_words(words, 10_000)) for words in (2, 8, 32)}
-    return {"by_agents": by_size, "by_query_words_at_10000_agents": by_words}
+        index = indexes[size] = build_index(size)
+        by_size[size] = measure(partial(index.score, last_agent="agent_00001"), typical_queries(size))
+    big = indexes[10_000]
+    by_words = {
+        words: measure(lambda q: big.score(q, "agent_00001"), query_of_words(words, 10_000))
+        for words in (2, 8, 32)
+    }
+    typed = CapabilityIndex(RoutingConfig())
+    typed.rebuild(big.agents())
+    typed_only = measure(lambda q: typed.score(q, "agent_00001"), typical_queries(10_000))
+    register = registration_ms(indexes[1000])
+    return {
+        "by_agents": by_size,
+        "by_query_words_at_10000_agents": by_words,
+        "typed_only_at_10000_agents": typed_only,
+        "register_50_examples_at_1000_agents": register,
+        "memory_per_agent_kb": round(memory_per_agent_kb(), 2),
+        "bm25_at_10000_agents": bm25_against_bm25s(),
+    }

@@ -40,6 +40,7 @@ from registry_server.registry.leases import LeaseKeeper
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
+from registry_server.routing.vector_cache import VECTOR_CACHE_FILE_NAME, VectorCache
 from registry_server.sessions.retention import RetentionTask
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
 from registry_server.tracing import RpcTracer
@@ -82,6 +83,7 @@ class RegistryServer:
         if self.leases is not None:
             await self.leases.stop()
         await self.registry.close()
+        self.router.save_vectors()
         self.data_dir_lock.release()
         log.info("Registry service stopped")
 
@@ -117,7 +119,12 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         raise
     retention = timedelta(days=config.session_retention_days)
     purger = RetentionTask(sessions, retention, timedelta(seconds=config.retention_interval_s))
-    router = Router(registry, routing, _gemini(routing))
+    router = Router(
+        registry,
+        routing,
+        _gemini(routing),
+        vector_cache=VectorCache(config.data_dir / VECTOR_CACHE_FILE_NAME),
+    )
     # What start-up loaded lives as long as the server: keep the collector from rescanning it each pass.
     gc.collect()
     gc.freeze()

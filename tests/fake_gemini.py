@@ -13,7 +13,7 @@ from typing import Any
 class FakeGemini:
     """What the fake answers next (`mode`), and every request it received."""
 
-    mode: str = "good"  # good | malformed | out_of_range | empty | 429 | 500 | hang
+    mode: str = "good"  # good | malformed | out_of_range | empty | no_indices | 429 | 500 | hang
     indices: list[int] = field(default_factory=lambda: [0])
     requests: list[dict[str, Any]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -78,7 +78,8 @@ class FakeGemini:
                 }
             ),
             "out_of_range": json.dumps({"analysis": "a", "selected_agent_indices": [0, 7], "reasoning": "r"}),
-            "empty": json.dumps({"analysis": "a", "selected_agent_indices": [], "reasoning": "r"}),
+            "empty": json.dumps({"analysis": "a", "selected_agent_indices": [], "reasoning": "nothing fits"}),
+            "no_indices": json.dumps({"analysis": "a", "reasoning": "r"}),
             "malformed": "Sure! I think the tickets agent {not json",
         }[self.mode]
         return 200, {

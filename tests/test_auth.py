@@ -27,6 +27,7 @@ from agent_registry_client import (
     RegistryClient,
     Role,
     RouterClient,
+    RoutingCase,
     SessionClient,
     StatusCode,
     Unauthenticated,
@@ -126,6 +127,7 @@ CALLS: dict[str, Call] = {
     "GetSessionStats": lambda c: c[1].get_session_stats(),
     "PurgeExpiredSessions": lambda c: c[1].purge_expired_sessions(),
     "Route": lambda c: c[2].route("show my tickets"),
+    "EvaluateRouting": lambda c: c[2].evaluate_routing([RoutingCase("show my tickets", ("tickets_agent",))]),
 }
 ALLOWED = {
     "ops": set(CALLS),

@@ -20,6 +20,7 @@ async def test_every_load_scenario_runs(start: StartServer, data_dir: Path) -> N
         ("get_agent", {"agent": "agent_00003"}),
         ("route", {"agents": 20}),
         ("register_agent", {"prefix": "smoke"}),
+        ("register_agent", {"prefix": "examples", "examples": 50}),
         ("create_session", {}),
         ("append_history", {"sessions": 2}),
         ("record_invocation", {}),
@@ -43,13 +44,16 @@ async def test_every_load_scenario_runs(start: StartServer, data_dir: Path) -> N
         }
     )
     assert rate["count"] >= 20 and rate["rate"] > 0
-    assert len(server.registry) == 20 + 3 + 1, "the registered agents were really stored"
+    assert len(server.registry) == 20 + 3 + 1 + 3 + 1, "the registered agents were really stored"
+    assert len(server.registry.get("examples_000000").spec.capabilities.examples) == 50
 
 
 def test_stage1_measures() -> None:
     index = stage1.build_index(50)
-    result = stage1.measure(index, stage1.typical_queries(50, count=20), repeat=1)
+    result = stage1.measure(index.score, stage1.typical_queries(50, count=20), repeat=1)
     assert result["count"] == 20 and result["p50"] > 0
+    assert stage1.registration_ms(index, examples=50, count=3)["p50"] > 0
+    assert stage1.memory_per_agent_kb(count=20) > 0
 
 
 def test_the_physical_references_measure(tmp_path: Path) -> None:

@@ -10,10 +10,12 @@ import yaml
 
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.routing import CapabilityKind
+from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.document import parse_document
+from registry_server.registry.file_store import FileStore
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
-from registry_server.routing.offline_selector import OfflineSelector
+from registry_server.routing.router import Router
 from registry_server.routing.text import fold_plural, tokens
 from tests.conftest import DEFAULTS_FILE
 
@@ -31,6 +33,13 @@ def demo_index() -> CapabilityIndex:
     specs = parse_document(yaml.safe_load(DEFAULTS_FILE.read_text()))
     index.rebuild(RegisteredAgent(spec, "e", AgentState.AVAILABLE) for spec in specs)
     return index
+
+
+@pytest.fixture
+async def demo_router(tmp_path: Path) -> Router:
+    registry = AgentRegistry(FileStore(tmp_path, DEFAULTS_FILE))
+    await registry.load()
+    return Router(registry, RoutingConfig(), None)
 
 
 def scores(index: CapabilityIndex, query: str, last_agent: str = "") -> dict[str, float]:
@@ -153,14 +162,6 @@ def test_weights_are_configuration(tmp_path: Path) -> None:
         load_routing_config(path, RoutingConfig())
 
 
-def offline_pick(index: CapabilityIndex, query: str) -> list[str]:
-    candidates = index.score(query)
-    return [
-        candidates[i].agent_name
-        for i in OfflineSelector(margin=0.2).select(candidates, tokens(query)).indices
-    ]
-
-
 @pytest.mark.parametrize(
     ("query", "agents"),
     [
@@ -170,10 +171,18 @@ def offline_pick(index: CapabilityIndex, query: str) -> list[str]:
         ("show my courses and the ticket details", ["oxygen_agent", "tickets_agent"]),
         ("show my ticket for vpn access to the billing course module", ["tickets_agent"]),
         ("what is the budget for my python course", ["finops_agent"]),
-        ("billing details", ["tickets_agent"]),
     ],
 )
-def test_offline_selector_lists_versus_incidental_mentions(
-    demo_index: CapabilityIndex, query: str, agents: list[str]
+async def test_offline_selector_lists_versus_incidental_mentions(
+    demo_router: Router, query: str, agents: list[str]
 ) -> None:
-    assert offline_pick(demo_index, query) == agents
+    decision = await demo_router.decide(query)
+    assert list(decision.selected_agents) == agents, decision
+
+
+async def test_a_vague_query_abstains_and_lists_the_closest_agents(demo_router: Router) -> None:
+    decision = await demo_router.decide("billing details")
+    assert decision.abstained and decision.selected_agents == ()
+    assert decision.stage2_reason.startswith("no agent matched the query")
+    assert decision.candidates[0].agent_name == "tickets_agent", "an operation term is the best evidence"
+    assert "closest: tickets_agent" in decision.stage2_reason

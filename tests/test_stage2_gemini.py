@@ -16,6 +16,7 @@ from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
 from tests.conftest import DEFAULTS_FILE, StartServer
 from tests.fake_gemini import FakeGemini
+from tests.routing_agents import WORKPLACE, registered
 
 MULTI = "show my tickets and courses"
 
@@ -62,6 +63,7 @@ async def test_good_answer_is_used(registry: AgentRegistry, gemini: FakeGemini) 
         "You have 3 tickets",
         f"Request: {MULTI!r}",
         "Learning and development platform",
+        "stage-1 score",
     ):
         assert expected in prompt
 
@@ -71,7 +73,7 @@ async def test_good_answer_is_used(registry: AgentRegistry, gemini: FakeGemini) 
     [
         ("malformed", "not JSON"),
         ("out_of_range", "indices [7] outside 0-1"),
-        ("empty", "no list of selected_agent_indices"),
+        ("no_indices", "no list of selected_agent_indices"),
         ("429", "HTTP 429"),
         ("500", "HTTP 500"),
         ("hang", "did not answer within 0.5 s"),
@@ -86,6 +88,40 @@ async def test_every_failure_falls_back_and_says_why(
     assert reason in decision.stage2_reason and "offline selector" in decision.stage2_reason
     assert decision.selected_agents == ("tickets_agent", "oxygen_agent")
     assert len(gemini.requests) == 1, "no retries: the deadline is for the whole of stage 2"
+
+
+async def test_the_prompt_shows_each_candidates_examples_and_the_previous_turn(
+    tmp_path: Path, gemini: FakeGemini
+) -> None:
+    registry = AgentRegistry(FileStore(tmp_path, tmp_path / "no-defaults.yaml"))
+    await registry.load()
+    for agent in WORKPLACE[:3]:
+        await registry.register(registered(agent).spec)
+    gemini.indices = [0]
+    context = SessionContext("s1", "incidents_agent", "show my open incidents", "You have 2 open incidents")
+    decision = await router_for(registry, gemini).decide("show my open incidents and book a room", context)
+    assert decision.stage2 is Stage2Outcome.LLM
+    prompt = gemini.prompts()[0]
+    assert "IT service desk: incidents, outages and support tickets" in prompt
+    assert (
+        'e.g. "show my open incidents"; "what is the status of my support ticket"; "is there an outage'
+        in prompt
+    )
+    assert "escalate the printer incident" not in prompt, "three examples per candidate"
+    assert "Previous request: 'show my open incidents'" in prompt and "You have 2 open incidents" in prompt
+    assert "select none (an empty list)" in prompt
+
+
+async def test_gemini_may_abstain(registry: AgentRegistry, gemini: FakeGemini) -> None:
+    gemini.mode = "empty"
+    decision = await router_for(registry, gemini).decide(MULTI)
+    assert decision.stage2 is Stage2Outcome.LLM and decision.selected_agents == ()
+    assert decision.abstained and "no agent matched" in decision.stage2_reason
+
+
+async def test_stage1_abstention_never_asks_gemini(registry: AgentRegistry, gemini: FakeGemini) -> None:
+    decision = await router_for(registry, gemini).decide("what is the weather in Lisbon")
+    assert decision.abstained and decision.selected_agents == () and gemini.requests == []
 
 
 async def test_unreachable_gemini_falls_back(registry: AgentRegistry) -> None:

@@ -8,10 +8,16 @@ from grpc import aio
 
 from agentregistry.v1 import router_service_pb2 as pb
 from agentregistry.v1 import router_service_pb2_grpc
-from registry_server.api.routing_messages import decision_to_proto, result_to_proto
+from registry_server.api.routing_messages import (
+    cases_from_proto,
+    decision_to_proto,
+    report_to_proto,
+    result_to_proto,
+)
 from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import NotFoundError
 from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext
+from registry_server.routing.evaluation import evaluate
 from registry_server.routing.router import Router
 from registry_server.routing.turns import TurnRunner
 from registry_server.sessions.store import SessionStore
@@ -42,6 +48,12 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             )
         decision = await self._router.decide(request.query, session_context)
         return pb.RouteResponse(decision=decision_to_proto(decision))
+
+    async def EvaluateRouting(
+        self, request: pb.EvaluateRoutingRequest, context: aio.ServicerContext
+    ) -> pb.EvaluateRoutingResponse:
+        report = await evaluate(self._router, cases_from_proto(request.cases), request.max_misses)
+        return report_to_proto(report)
 
     async def RouteAndInvoke(
         self, request: pb.RouteAndInvokeRequest, context: aio.ServicerContext

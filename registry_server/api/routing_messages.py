@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from agentregistry.v1 import router_service_pb2, routing_pb2
 from registry_server.domain.routing import AgentResult, Candidate, RoutingDecision, Stage2Outcome
+from registry_server.routing.evaluation import EvaluationReport, RoutingCase
 
 _STAGE2_TO_PROTO = {
     Stage2Outcome.SKIPPED: routing_pb2.STAGE2_SKIPPED,
@@ -17,7 +18,14 @@ _STAGE2_TO_PROTO = {
 def candidates_to_proto(candidates: Iterable[Candidate]) -> list[routing_pb2.RoutingCandidate]:
     """The RoutingCandidate messages."""
     return [
-        routing_pb2.RoutingCandidate(agent_name=c.agent_name, score=c.score, reasons=list(c.reasons))
+        routing_pb2.RoutingCandidate(
+            agent_name=c.agent_name,
+            score=c.score,
+            reasons=list(c.reasons),
+            capability_score=c.capability_score,
+            lexical_score=c.lexical_score,
+            semantic_score=c.semantic_score,
+        )
         for c in candidates
     ]
 
@@ -31,6 +39,8 @@ def decision_to_proto(decision: RoutingDecision) -> routing_pb2.RoutingDecision:
         stage2_reason=decision.stage2_reason,
         analysis=decision.analysis,
         session_id=decision.session_id,
+        abstained=decision.abstained,
+        clauses=list(decision.clauses),
     )
 
 
@@ -42,4 +52,35 @@ def result_to_proto(result: AgentResult) -> router_service_pb2.AgentResult:
         success=result.success,
         duration_ms=result.duration_ms,
         error=result.error,
+    )
+
+
+def cases_from_proto(cases: Iterable[router_service_pb2.RoutingCase]) -> list[RoutingCase]:
+    """The routing cases of an EvaluateRouting request."""
+    return [RoutingCase(c.query, c.previous_agent, tuple(c.expected_agents)) for c in cases]
+
+
+def case_to_proto(case: RoutingCase) -> router_service_pb2.RoutingCase:
+    """The RoutingCase message."""
+    return router_service_pb2.RoutingCase(
+        query=case.query, previous_agent=case.previous_agent, expected_agents=list(case.expected_agents)
+    )
+
+
+def report_to_proto(report: EvaluationReport) -> router_service_pb2.EvaluateRoutingResponse:
+    """The EvaluateRoutingResponse message."""
+    return router_service_pb2.EvaluateRoutingResponse(
+        case_count=report.case_count,
+        exact_accuracy=report.exact_accuracy,
+        recall_at_1=report.recall_at[1],
+        recall_at_3=report.recall_at[3],
+        recall_at_10=report.recall_at[10],
+        abstention_precision=report.abstention_precision,
+        abstention_recall=report.abstention_recall,
+        out_of_scope_count=report.out_of_scope_count,
+        miss_count=report.miss_count,
+        misses=[
+            router_service_pb2.RoutingMiss(case=case_to_proto(m.case), decision=decision_to_proto(m.decision))
+            for m in report.misses
+        ],
     )

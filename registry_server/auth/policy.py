@@ -54,6 +54,7 @@ _RULES = {
     "RouterService": {
         "Route": MethodRule(_ROUTERS, False),
         "RouteAndInvoke": MethodRule(_ROUTERS, True),
+        "EvaluateRouting": MethodRule(_ADMIN, False),
     },
 }
 OPEN_SERVICES = (

@@ -25,13 +25,21 @@ class Stage2Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """An agent that stage 1 scored at or above the minimum, with the reasons for its score."""
+    """An agent that stage 1 scored, with the reasons for its score.
+
+    `score` is the fused relevance; the three signals it fuses are kept alongside, unweighted.
+    """
 
     agent_name: str
     score: float
     reasons: tuple[str, ...]
-    # Positions (in the normalised query's words) where a domain or entity term of this agent appears.
+    # Positions (in the normalised query's words) of the words of this agent's domain or entity terms.
     subject_mentions: tuple[int, ...] = ()
+    capability_score: float = 0.0
+    # The typed score of the terms the query names, without the context boost: the evidence of a subject.
+    term_score: float = 0.0
+    lexical_score: float = 0.0
+    semantic_score: float = 0.0
 
     @property
     def explicit(self) -> bool:
@@ -68,6 +76,10 @@ class RoutingDecision:
     stage2_reason: str
     analysis: str = ""
     session_id: str = ""
+    # True when no agent matched: nothing is selected and the candidates are the closest agents.
+    abstained: bool = False
+    # The parts of a multi-part request, routed one by one (a single entry for a single request).
+    clauses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

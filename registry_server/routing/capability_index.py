@@ -1,11 +1,10 @@
-"""Stage 1: an inverted index from normalised terms to agents, scored by capability weights."""
+"""The typed-capability score: an inverted index from normalised terms to agents, scored by kind weights."""
 
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.routing import Candidate, CapabilityKind
@@ -14,7 +13,6 @@ from registry_server.routing.text import tokens
 
 SUBJECT_KINDS = frozenset({CapabilityKind.DOMAIN, CapabilityKind.ENTITY})
 KIND_ORDER = (CapabilityKind.DOMAIN, CapabilityKind.ENTITY, CapabilityKind.OPERATION, CapabilityKind.KEYWORD)
-KIND_BIT = {kind: 1 << index for index, kind in enumerate(KIND_ORDER)}
 _KIND_LISTS = {
     CapabilityKind.DOMAIN: "domains",
     CapabilityKind.ENTITY: "entities",
@@ -33,24 +31,67 @@ class TermGroup:
     agents: set[str]
 
 
+@dataclass
+class CapabilityMatch:
+    """What of one agent's terms a query matched: distinct phrases per kind, and where its subjects are."""
+
+    phrases: dict[CapabilityKind, set[tuple[str, ...]]] = field(default_factory=dict)
+    subject_positions: list[int] = field(default_factory=list)
+    covered: set[int] = field(default_factory=set)
+
+    @property
+    def term_count(self) -> int:
+        """How many distinct terms matched."""
+        return sum(len(phrases) for phrases in self.phrases.values())
+
+
+@dataclass
+class QueryMatches:
+    """One query's matches: expanded per agent, plus common terms looked up per agent on demand."""
+
+    expanded: dict[str, CapabilityMatch] = field(default_factory=dict)
+    common: list[tuple[TermGroup, range]] = field(default_factory=list)
+    _completed: set[str] = field(default_factory=set)
+
+    def get(self, name: str) -> CapabilityMatch | None:
+        """What of the agent's terms matched, or None."""
+        if name not in self._completed:
+            self._completed.add(name)
+            for group, span in self.common:
+                if name in group.agents:
+                    _record(self.expanded.setdefault(name, CapabilityMatch()), group, span)
+        return self.expanded.get(name)
+
+    def names(self) -> list[str]:
+        """Every agent matched, common terms included (expands them: for the typed index alone)."""
+        for group, _ in self.common:
+            for name in group.agents:
+                self.get(name)
+        return list(self.expanded)
+
+
+def _record(match: CapabilityMatch, group: TermGroup, span: range) -> None:
+    match.phrases.setdefault(group.kind, set()).add(group.phrase)
+    match.covered.update(span)
+    if group.kind in SUBJECT_KINDS:
+        match.subject_positions.extend(span)
+
+
 class CapabilityIndex:
     """Maps each term's first word to its term groups, so scoring costs follow the query, not the registry.
 
-    A query word shared by many agents (a common operation such as "list") touches each of them once, with
-    a dict update; candidates, their reasons and the tie-breaking are computed for the top k only.
+    Each kind scores its weight for its first matched term and `extra_term_weight` of it for each further
+    distinct term, so several entity matches can outweigh one incidental domain word; ties break on evidence
+    (terms matched, query words covered), then priority, then where the query names the agent, then name.
     """
 
     def __init__(self, config: RoutingConfig) -> None:
         self._config = config
-        self._groups: dict[str, dict[tuple[tuple[str, ...], CapabilityKind], TermGroup]] = defaultdict(dict)
+        self._groups: dict[str, dict[tuple[tuple[str, ...], CapabilityKind], TermGroup]] = {}
         self._agents: dict[str, RegisteredAgent] = {}
         self._keys_of: dict[str, list[tuple[str, tuple[str, ...], CapabilityKind]]] = {}
-        self._order: dict[str, tuple[int, str]] = {}
-        weights = config.weights
-        self._score_of_mask = [
-            sum(weights[kind] for kind in KIND_ORDER if mask & KIND_BIT[kind])
-            for mask in range(1 << len(KIND_ORDER))
-        ]
+        self._priority: dict[str, int] = {}
+        self._terms_of: dict[str, list[tuple[CapabilityKind, tuple[str, ...], str]]] = {}
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -60,7 +101,8 @@ class CapabilityIndex:
         self._groups.clear()
         self._agents.clear()
         self._keys_of.clear()
-        self._order.clear()
+        self._priority.clear()
+        self._terms_of.clear()
         for agent in agents:
             self.put(agent)
 
@@ -70,31 +112,36 @@ class CapabilityIndex:
         if not agent.routable:
             return
         self._agents[agent.name] = agent
-        self._order[agent.name] = (-agent.spec.capabilities.priority, agent.name)
+        self._priority[agent.name] = agent.spec.capabilities.priority
         keys = []
+        terms = []
         for kind, list_name in _KIND_LISTS.items():
             for term in getattr(agent.spec.capabilities, list_name):
                 phrase = tokens(term)
                 if not phrase:
                     continue
-                group = self._groups[phrase[0]].setdefault((phrase, kind), TermGroup(phrase, kind, set()))
+                groups = self._groups.setdefault(phrase[0], {})
+                group = groups.setdefault((phrase, kind), TermGroup(phrase, kind, set()))
                 group.agents.add(agent.name)
                 keys.append((phrase[0], phrase, kind))
+                terms.append((kind, phrase, term))
         self._keys_of[agent.name] = keys
+        self._terms_of[agent.name] = terms
 
     def remove(self, name: str) -> None:
         """Forgets the agent."""
         if self._agents.pop(name, None) is None:
             return
-        del self._order[name]
+        del self._priority[name]
+        del self._terms_of[name]
         for word, phrase, kind in self._keys_of.pop(name, ()):
             groups = self._groups.get(word)
             group = groups.get((phrase, kind)) if groups else None
-            if group is None:
+            if groups is None or group is None:
                 continue
             group.agents.discard(name)
             if not group.agents:
-                del groups[(phrase, kind)]  # type: ignore[index]
+                del groups[(phrase, kind)]
                 if not groups:
                     del self._groups[word]
 
@@ -106,31 +153,31 @@ class CapabilityIndex:
         """The indexed (routable) agent of that name."""
         return self._agents.get(name)
 
-    def score(self, query: str, last_agent: str = "") -> list[Candidate]:
-        """The candidates for `query`, best first; `last_agent` may get the context boost."""
-        words = tokens(query)
-        masks: dict[str, int] = {}
-        subject_positions: dict[str, list[int]] = {}
+    def priority(self, name: str) -> int:
+        """The agent's priority (0 when unknown)."""
+        return self._priority.get(name, 0)
+
+    def match(self, words: tuple[str, ...], expand_limit: int = 0) -> QueryMatches:
+        """Every agent with a term in the normalised query words, and what matched.
+
+        A term shared by more than `expand_limit` agents (when set) is not expanded agent by agent: it is
+        looked up only for the agents asked about, so a common word costs nothing per agent it names.
+        """
+        found = QueryMatches()
         for position, word in enumerate(words):
             for group in self._groups.get(word, {}).values():
                 phrase = group.phrase
                 if len(phrase) > 1 and words[position : position + len(phrase)] != phrase:
                     continue
-                bit = KIND_BIT[group.kind]
+                span = range(position, position + len(phrase))
+                if expand_limit and len(group.agents) > expand_limit:
+                    found.common.append((group, span))
+                    continue
                 for name in group.agents:
-                    masks[name] = masks.get(name, 0) | bit
-                if group.kind in SUBJECT_KINDS:
-                    for name in group.agents:
-                        subject_positions.setdefault(name, []).append(position)
-        boosted = self._boosted(last_agent, masks, subject_positions)
-        chosen = self._top(masks, subject_positions, boosted)
-        return [
-            self._candidate(name, score, words, subject_positions, name == boosted) for score, name in chosen
-        ]
+                    _record(found.expanded.setdefault(name, CapabilityMatch()), group, span)
+        return found
 
-    def _boosted(
-        self, last_agent: str, masks: dict[str, int], subject_positions: dict[str, list[int]]
-    ) -> str:
+    def boosted(self, last_agent: str, found: QueryMatches) -> str:
         """The agent that gets the context boost, or "".
 
         The boost serves follow-ups ("show me the details"); it must not pull the last agent into a query that
@@ -138,84 +185,75 @@ class CapabilityIndex:
         """
         if last_agent not in self._agents:
             return ""
-        if last_agent in masks or not (subject_positions.keys() - {last_agent}):
-            masks.setdefault(last_agent, 0)
+        named_others = any(
+            m.subject_positions for name, m in found.expanded.items() if name != last_agent
+        ) or any(g.kind in SUBJECT_KINDS and g.agents - {last_agent} for g, _ in found.common)
+        if found.get(last_agent) is not None or not named_others:
             return last_agent
         return ""
 
-    def _top(
-        self, masks: dict[str, int], subject_positions: dict[str, list[int]], boosted: str
-    ) -> list[tuple[float, str]]:
-        """The top-k (score, name) by score, priority, first subject mention and name."""
+    def value(self, match: CapabilityMatch | None, boosted: bool) -> float:
+        """The typed score of a match: kind weights, further terms at a fraction, the boost; at most 1."""
         config = self._config
-        by_mask: dict[int, list[str]] = defaultdict(list)
-        for name, mask in masks.items():
-            by_mask[mask].append(name)
-        buckets: dict[float, list[str]] = defaultdict(list)
-        for mask, names in by_mask.items():
-            buckets[self._score_of_mask[mask]].extend(names)
-        if boosted:  # the one agent whose score is not its mask's
-            buckets[self._score_of_mask[masks[boosted]]].remove(boosted)
-            buckets[_rounded(self._score_of_mask[masks[boosted]] + config.context_boost)].append(boosted)
-        buckets = {score: names for score, names in buckets.items() if score >= config.min_score and names}
-        named_by_score: dict[float, list[str]] = defaultdict(list)  # few: the agents the query names
-        for name in subject_positions:
-            named_by_score[self._score(name, masks, boosted)].append(name)
+        score = config.context_boost if boosted else 0.0
+        if match is not None:
+            for kind, phrases in match.phrases.items():
+                score += config.weights[kind] * (1.0 + config.extra_term_weight * (len(phrases) - 1))
+        return round(min(score, 1.0), 6)
 
-        def full_key(name: str) -> tuple[int, int, str]:
-            positions = subject_positions.get(name)
-            return self._order[name][0], min(positions) if positions else _NOT_MENTIONED, name
+    def evidence_key(self, name: str, match: CapabilityMatch | None) -> tuple[int, int, int, int]:
+        """Sorts equal scores: more terms matched, more query words covered, higher priority, named first."""
+        if match is None:
+            return (0, 0, -self.priority(name), _NOT_MENTIONED)
+        first = min(match.subject_positions) if match.subject_positions else _NOT_MENTIONED
+        return (-match.term_count, -len(match.covered), -self.priority(name), first)
 
-        chosen: list[tuple[float, str]] = []
-        for score in sorted(buckets, reverse=True):
-            room = config.top_k - len(chosen)
-            if room <= 0:
-                break
-            named = named_by_score.get(score, [])
-            # Agents the query does not name tie on mention, so (priority, name) orders them: one cheap
-            # pass with a precomputed key, however many agents share a common term.
-            top = heapq.nsmallest(room + len(named), buckets[score], key=self._order.__getitem__)
-            unnamed = [name for name in top if name not in subject_positions][:room]
-            chosen += [(score, name) for name in sorted(named + unnamed, key=full_key)[:room]]
-        return chosen
+    def score(self, query: str, last_agent: str = "") -> list[Candidate]:
+        """The typed candidates for `query` alone (no lexical or semantic signal), best first."""
+        words = tokens(query)
+        found = self.match(words)
+        boosted = self.boosted(last_agent, found)
+        scored = {name: self.value(found.get(name), name == boosted) for name in found.names()}
+        if boosted and boosted not in scored:
+            scored[boosted] = self.value(None, True)
+        eligible = [name for name, score in scored.items() if score >= self._config.min_score]
+        chosen = heapq.nsmallest(
+            self._config.top_k,
+            eligible,
+            key=lambda name: (-scored[name], self.evidence_key(name, found.get(name)), name),
+        )
+        return [
+            Candidate(
+                name,
+                scored[name],
+                tuple(self.reasons(name, found.get(name), name == boosted)),
+                self.subject_mentions(found.get(name)),
+                capability_score=scored[name],
+                term_score=self.value(found.get(name), False),
+            )
+            for name in chosen
+        ]
 
-    def _score(self, name: str, masks: dict[str, int], boosted: str) -> float:
-        score = self._score_of_mask[masks[name]]
-        return _rounded(score + self._config.context_boost) if name == boosted else score
+    @staticmethod
+    def subject_mentions(match: CapabilityMatch | None) -> tuple[int, ...]:
+        """Sorted positions of the agent's domains and entities in the query."""
+        return tuple(sorted(set(match.subject_positions))) if match else ()
 
-    def _candidate(
-        self,
-        name: str,
-        score: float,
-        words: tuple[str, ...],
-        subject_positions: dict[str, list[int]],
-        boosted: bool,
-    ) -> Candidate:
-        """The candidate with its reasons: which of its terms matched, and the boost."""
+    def reasons(self, name: str, match: CapabilityMatch | None, boosted: bool) -> list[str]:
+        """Which of the agent's terms matched, with their weights, and the boost."""
         config = self._config
-        capabilities = self._agents[name].spec.capabilities
         reasons = []
-        for kind in KIND_ORDER:
-            matched = [
-                term for term in getattr(capabilities, _KIND_LISTS[kind]) if _contains(words, tokens(term))
-            ]
-            if matched:
+        if match is not None:
+            for kind in KIND_ORDER:
+                phrases = match.phrases.get(kind)
+                if not phrases:
+                    continue
+                matched = [
+                    term for k, phrase, term in self._terms_of[name] if k is kind and phrase in phrases
+                ]
                 reasons.append(
                     f"{kind.value} {', '.join(repr(t) for t in matched)} (+{config.weights[kind]:g})"
                 )
         if boosted:
             reasons.append(f"last agent of the session (+{config.context_boost:g})")
-        return Candidate(name, score, tuple(reasons), tuple(sorted(set(subject_positions.get(name, ())))))
-
-
-def _rounded(score: float) -> float:
-    """Scores are capped at 1 and rounded, so equal sums compare equal."""
-    return round(min(score, 1.0), 6)
-
-
-def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """True when `phrase` appears as consecutive words of `words`."""
-    if not phrase:
-        return False
-    size = len(phrase)
-    return any(words[i : i + size] == phrase for i in range(len(words) - size + 1) if words[i] == phrase[0])
+        return reasons

@@ -17,13 +17,18 @@ RESPONSE_SCHEMA = {
         "selected_agent_indices": {
             "type": "ARRAY",
             "items": {"type": "INTEGER"},
-            "description": "Indices of every agent needed to answer, from the candidate list.",
+            "description": (
+                "Indices of every agent needed to answer, from the candidate list; empty when none fits."
+            ),
         },
         "reasoning": {"type": "STRING", "description": "Why these agents."},
     },
     "required": ["analysis", "selected_agent_indices", "reasoning"],
 }
 LAST_RESPONSE_EXCERPT_CHARS = 300
+# Sample requests shown per candidate, each cut to this many characters.
+EXAMPLES_SHOWN = 3
+EXAMPLE_CHARS = 160
 
 
 class Stage2Error(Exception):
@@ -86,6 +91,7 @@ def build_prompt(
         "You route a user's request to the specialised agents that can answer it.",
         "Select ALL agents needed when the request spans several subjects, and only those.",
         "A follow-up that names no subject usually continues with the previous agent.",
+        "If no candidate can handle the request, select none (an empty list): do not guess.",
         "",
         "Candidates:",
     ]
@@ -97,6 +103,9 @@ def build_prompt(
         )
         description = agent.spec.description or "no description"
         lines.append(f"{index}: {agent.name} - {description} ({terms}; stage-1 score {candidate.score:.2f})")
+        examples = [json.dumps(e[:EXAMPLE_CHARS]) for e in capabilities.examples[:EXAMPLES_SHOWN]]
+        if examples:
+            lines.append(f"   e.g. {'; '.join(examples)}")
     if context.last_agent or context.last_query:
         excerpt = context.last_response[:LAST_RESPONSE_EXCERPT_CHARS]
         lines += [
@@ -111,13 +120,13 @@ def build_prompt(
 
 
 def parse_selection(text: str, candidate_count: int) -> Selection:
-    """Validates Gemini's JSON answer; raises Stage2Error when it is malformed or out of range."""
+    """Validates Gemini's JSON answer (an empty list abstains); raises Stage2Error if it is malformed."""
     try:
         answer: Any = json.loads(text)
     except ValueError:
         raise Stage2Error(f"Gemini's answer is not JSON: {text[:80]!r}") from None
     indices = answer.get("selected_agent_indices") if isinstance(answer, dict) else None
-    if not isinstance(indices, list) or not indices or not all(type(i) is int for i in indices):
+    if not isinstance(indices, list) or not all(type(i) is int for i in indices):
         raise Stage2Error("Gemini's answer has no list of selected_agent_indices")
     out_of_range = [i for i in indices if not 0 <= i < candidate_count]
     if out_of_range:

@@ -1,8 +1,9 @@
-"""The two-stage router: stage-1 candidates from the capability index, then stage 2 among several."""
+"""The two-stage router: fused stage-1 candidates, abstention, clauses, then stage 2 among several."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.errors import ValidationError
@@ -15,27 +16,74 @@ from registry_server.domain.routing import (
 )
 from registry_server.metrics import record_stage2
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.routing.capability_index import CapabilityIndex
+from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig
+from registry_server.routing.embedder import BackgroundEmbedder, TextEmbedder, shared_embedder
 from registry_server.routing.gemini_selector import GeminiSelector, Stage2Error
+from registry_server.routing.hybrid_index import HybridIndex, Ranked, semantic_texts
 from registry_server.routing.offline_selector import OfflineSelector
-from registry_server.routing.text import tokens
+from registry_server.routing.vector_cache import VectorCache, fingerprint
 
 log = logging.getLogger(__name__)
 
 NO_CONTEXT = SessionContext()
+# How many of the closest agents an abstention lists.
+CLOSEST_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Stage 1's outcome: the candidates for stage 2, each clause's pick among them, or an abstention."""
+
+    candidates: tuple[Candidate, ...]
+    clause_picks: tuple[int, ...]
+    clauses: tuple[str, ...]
+    abstained: bool
 
 
 class Router:
     """Decides which agents answer a query; the index follows every change of the registry."""
 
-    def __init__(self, registry: AgentRegistry, config: RoutingConfig, gemini: GeminiSelector | None) -> None:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        config: RoutingConfig,
+        gemini: GeminiSelector | None,
+        *,
+        embedder: TextEmbedder | None = None,
+        vector_cache: VectorCache | None = None,
+    ) -> None:
         self.config = config
-        self.index = CapabilityIndex(config)
-        self.index.rebuild(registry.agents())
+        # The model loads in the background: with every vector cached, start-up does not wait for it.
+        self.index = HybridIndex(config, embedder or BackgroundEmbedder(shared_embedder))
+        self._vector_cache = vector_cache
+        agents = list(registry.agents())
+        cached = vector_cache.load() if vector_cache else {}
+        usable = {
+            agent.name: cached[agent.name][1]
+            for agent in agents
+            if agent.routable
+            and agent.name in cached
+            and cached[agent.name][0] == fingerprint(semantic_texts(agent))
+        }
+        self.index.rebuild(agents, usable)
+        if vector_cache and (len(usable) != len(self.index) or len(cached) != len(usable)):
+            self.save_vectors()
         registry.add_listener(self._on_agent_changed)
         self._gemini = gemini
         self._offline = OfflineSelector(config.multi_agent_margin)
+
+    def save_vectors(self) -> None:
+        """Writes every indexed agent's vector to the vector cache, if there is one."""
+        if self._vector_cache is None:
+            return
+        vectors = self.index.vectors()
+        entries = {}
+        for name, vector in vectors.items():
+            agent = self.index.agent(name)
+            if agent is not None:
+                entries[name] = (fingerprint(semantic_texts(agent)), vector)
+        self._vector_cache.save(entries)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
         if agent is None:
@@ -57,35 +105,118 @@ class Router:
         self.validate_query(query)
         return self.index.score(query, context.last_agent)
 
+    def plan(self, query: str, context: SessionContext = NO_CONTEXT) -> Plan:
+        """Stage 1 with abstention and clauses: what stage 2 chooses among."""
+        config = self.config
+        self.validate_query(query)
+        ranking = self.index.rank(query, context.last_agent)
+        ranked = ranking.entries
+        clauses = split_clauses(query)
+        distinct = self._clause_picks(clauses) if len(clauses) > 1 else []
+        if not ranked or (not self._confident(ranked) and len(distinct) < 2):
+            return Plan(tuple(ranking.candidates(CLOSEST_SHOWN)), (), tuple(clauses), True)
+        floor = ranked[0].score * config.candidate_ratio
+        named = max((r.term_score for r in ranked if r.explicit), default=1.0)
+        kept = [
+            ranking.candidate(position)
+            for position, r in enumerate(ranked)
+            if r.score >= floor or (r.explicit and r.term_score >= named - config.multi_agent_margin)
+        ]
+        names = {c.agent_name for c in kept}
+        if len(distinct) >= 2:
+            kept += [c for c in distinct if c.agent_name not in names]
+            index_of = {c.agent_name: i for i, c in enumerate(kept)}
+            picks = tuple(index_of[c.agent_name] for c in distinct)
+        else:
+            picks = ()
+        return Plan(tuple(kept), picks, tuple(clauses), False)
+
+    def _confident(self, ranked: list[Ranked]) -> bool:
+        """True when the best candidate is relevant enough, or some agent's terms are named plainly enough."""
+        config = self.config
+        return ranked[0].score >= config.abstain_threshold or any(
+            r.term_score >= config.confident_capability_score for r in ranked
+        )
+
+    def _clause_picks(self, clauses: list[str]) -> list[Candidate]:
+        """Each clause's best agent, kept when relevant and clearly ahead of the other clauses' picks."""
+        config = self.config
+        rankings = [self.index.rank(clause) for clause in clauses]
+        leaders = [
+            r.entries[0] for r in rankings if r.entries and r.entries[0].score >= config.clause_threshold
+        ]
+        distinct = {leader.agent_name for leader in leaders}
+        if len(distinct) < 2:
+            return []
+        kept: dict[str, Candidate] = {}
+        for ranking in rankings:
+            if not ranking.entries or ranking.entries[0].agent_name not in distinct:
+                continue
+            lead = ranking.entries[0]
+            scores = {r.agent_name: r.score for r in ranking.entries}
+            rivals = [scores.get(other, 0.0) for other in distinct if other != lead.agent_name]
+            if all(lead.score - rival >= config.clause_margin for rival in rivals):
+                kept.setdefault(lead.agent_name, ranking.candidate(0))
+        return list(kept.values())
+
     async def decide(self, query: str, context: SessionContext = NO_CONTEXT) -> RoutingDecision:
-        """Stage 1, then stage 2 when two or more candidates remain."""
-        candidates = self.candidates(query, context)
-        if len(candidates) < 2:
-            reason = "one candidate: nothing to choose" if candidates else "no agent matched the query"
-            selected = tuple(c.agent_name for c in candidates)
+        """Stage 1, then abstention or stage 2 when two or more candidates remain."""
+        plan = self.plan(query, context)
+        candidates = plan.candidates
+        if plan.abstained:
+            reason = self._no_match(candidates)
             record_stage2(Stage2Outcome.SKIPPED.name)
             return RoutingDecision(
-                tuple(candidates), selected, Stage2Outcome.SKIPPED, reason, "", context.session_id
+                candidates, (), Stage2Outcome.SKIPPED, reason, "", context.session_id, True, plan.clauses
             )
-        outcome, reason, selection = await self._stage2(query, candidates, context)
+        if len(candidates) < 2:
+            record_stage2(Stage2Outcome.SKIPPED.name)
+            return RoutingDecision(
+                candidates,
+                (candidates[0].agent_name,),
+                Stage2Outcome.SKIPPED,
+                "one candidate: nothing to choose",
+                "",
+                context.session_id,
+                clauses=plan.clauses,
+            )
+        outcome, reason, selection = await self._stage2(query, plan, context)
         record_stage2(outcome.name)
         selected = tuple(candidates[i].agent_name for i in selection.indices)
         reason = f"{reason}: {selection.reasoning}" if selection.reasoning else reason
         return RoutingDecision(
-            tuple(candidates), selected, outcome, reason, selection.analysis, context.session_id
+            candidates,
+            selected,
+            outcome,
+            reason,
+            selection.analysis,
+            context.session_id,
+            not selected,
+            plan.clauses,
         )
 
+    def _no_match(self, closest: tuple[Candidate, ...]) -> str:
+        """The abstention's reason, with the closest agents."""
+        threshold = self.config.abstain_threshold
+        if not closest:
+            return "no agent matched the query: no agent is available"
+        shown = ", ".join(f"{c.agent_name} ({c.score:.2f})" for c in closest)
+        return f"no agent matched the query (best relevance below {threshold:g}); closest: {shown}"
+
     async def _stage2(
-        self, query: str, candidates: list[Candidate], context: SessionContext
+        self, query: str, plan: Plan, context: SessionContext
     ) -> tuple[Stage2Outcome, str, Selection]:
+        candidates = plan.candidates
         if self._gemini is None:
             reason = "no Gemini API key (GOOGLE_API_KEY or GEMINI_API_KEY); offline selector"
-            return Stage2Outcome.FALLBACK, reason, self._offline.select(candidates, tokens(query))
+            return Stage2Outcome.FALLBACK, reason, self._offline.select(candidates, query, plan.clause_picks)
         agents = [self.index.agent(c.agent_name) for c in candidates]
         try:
             selection = await self._gemini.select(query, candidates, [a for a in agents if a], context)
         except Stage2Error as error:
             log.warning("stage 2 fell back to the offline selector: %s", error)
-            offline = self._offline.select(candidates, tokens(query))
+            offline = self._offline.select(candidates, query, plan.clause_picks)
             return Stage2Outcome.FALLBACK, f"{error}; offline selector", offline
+        if not selection.indices:
+            return Stage2Outcome.LLM, "Gemini selected no agent: no agent matched the query", selection
         return Stage2Outcome.LLM, "Gemini selected", selection

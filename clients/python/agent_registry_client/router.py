@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from grpc import aio
 
 from agent_registry_client.base import Metadata, ServiceClient
 from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.errors import error_from_rpc
-from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentResult,
+    Completed,
+    RoutingCase,
+    RoutingDecision,
+    RoutingReport,
+    TurnEvent,
+)
 from agentregistry.v1 import router_service_pb2 as pb
 from agentregistry.v1 import router_service_pb2_grpc
 
@@ -51,6 +58,21 @@ class RouterClient(ServiceClient):
         return RoutingDecision.from_proto(
             (await self._call(self.stub.Route, request, timeout=timeout, metadata=metadata)).decision
         )
+
+    async def evaluate_routing(self, cases: Sequence[RoutingCase], *, max_misses: int = 0) -> RoutingReport:
+        """Routes labelled cases against the live registry (no agent runs, nothing is written). Admin only.
+
+        `max_misses` caps the misses returned (0: the server's default, 100); the figures count them all.
+        Bounded by `turn_timeout`, as a long run of cases may take a while.
+        """
+        request = pb.EvaluateRoutingRequest(cases=[case.to_proto() for case in cases], max_misses=max_misses)
+        try:
+            response = await self.stub.EvaluateRouting(
+                request, timeout=self._turn_timeout, metadata=self._metadata
+            )
+        except aio.AioRpcError as error:
+            raise error_from_rpc(error) from None
+        return RoutingReport.from_proto(response)
 
     async def route_and_invoke(
         self,

@@ -25,25 +25,33 @@ _sym_db = _symbol_database.Default()
 from agentregistry.v1 import routing_pb2 as agentregistry_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/router_service.proto\x12\x10\x61gentregistry.v1\x1a\x1e\x61gentregistry/v1/routing.proto\"B\n\x0cRouteRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"D\n\rRouteResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecision\"K\n\x15RouteAndInvokeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\xc1\x01\n\x16RouteAndInvokeResponse\x12\x35\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecisionH\x00\x12\x35\n\x0c\x61gent_result\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentResultH\x00\x12\x30\n\tcompleted\x18\x03 \x01(\x0b\x32\x1b.agentregistry.v1.CompletedH\x00\x42\x07\n\x05\x65vent\"h\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\x10\n\x08response\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x03\x12\r\n\x05\x65rror\x18\x05 \x01(\t\":\n\tCompleted\x12\x19\n\x11\x63ombined_response\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t2\xc0\x01\n\rRouterService\x12H\n\x05Route\x12\x1e.agentregistry.v1.RouteRequest\x1a\x1f.agentregistry.v1.RouteResponse\x12\x65\n\x0eRouteAndInvoke\x12\'.agentregistry.v1.RouteAndInvokeRequest\x1a(.agentregistry.v1.RouteAndInvokeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/router_service.proto\x12\x10\x61gentregistry.v1\x1a\x1e\x61gentregistry/v1/routing.proto\"M\n\x0bRoutingCase\x12\r\n\x05query\x18\x01 \x01(\t\x12\x16\n\x0eprevious_agent\x18\x02 \x01(\t\x12\x17\n\x0f\x65xpected_agents\x18\x03 \x03(\t\"Z\n\x16\x45valuateRoutingRequest\x12,\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1d.agentregistry.v1.RoutingCase\x12\x12\n\nmax_misses\x18\x02 \x01(\x05\"o\n\x0bRoutingMiss\x12+\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1d.agentregistry.v1.RoutingCase\x12\x33\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32!.agentregistry.v1.RoutingDecision\"\x9d\x02\n\x17\x45valuateRoutingResponse\x12\x12\n\ncase_count\x18\x01 \x01(\x05\x12\x16\n\x0e\x65xact_accuracy\x18\x02 \x01(\x01\x12\x13\n\x0brecall_at_1\x18\x03 \x01(\x01\x12\x13\n\x0brecall_at_3\x18\x04 \x01(\x01\x12\x14\n\x0crecall_at_10\x18\x05 \x01(\x01\x12\x1c\n\x14\x61\x62stention_precision\x18\x06 \x01(\x01\x12\x19\n\x11\x61\x62stention_recall\x18\x07 \x01(\x01\x12\x1a\n\x12out_of_scope_count\x18\x08 \x01(\x05\x12\x12\n\nmiss_count\x18\t \x01(\x05\x12-\n\x06misses\x18\n \x03(\x0b\x32\x1d.agentregistry.v1.RoutingMiss\"B\n\x0cRouteRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"D\n\rRouteResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecision\"K\n\x15RouteAndInvokeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\xc1\x01\n\x16RouteAndInvokeResponse\x12\x35\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecisionH\x00\x12\x35\n\x0c\x61gent_result\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentResultH\x00\x12\x30\n\tcompleted\x18\x03 \x01(\x0b\x32\x1b.agentregistry.v1.CompletedH\x00\x42\x07\n\x05\x65vent\"h\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\x10\n\x08response\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x03\x12\r\n\x05\x65rror\x18\x05 \x01(\t\":\n\tCompleted\x12\x19\n\x11\x63ombined_response\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t2\xa8\x02\n\rRouterService\x12H\n\x05Route\x12\x1e.agentregistry.v1.RouteRequest\x1a\x1f.agentregistry.v1.RouteResponse\x12\x65\n\x0eRouteAndInvoke\x12\'.agentregistry.v1.RouteAndInvokeRequest\x1a(.agentregistry.v1.RouteAndInvokeResponse0\x01\x12\x66\n\x0f\x45valuateRouting\x12(.agentregistry.v1.EvaluateRoutingRequest\x1a).agentregistry.v1.EvaluateRoutingResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.router_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROUTEREQUEST']._serialized_start=91
-  _globals['_ROUTEREQUEST']._serialized_end=157
-  _globals['_ROUTERESPONSE']._serialized_start=159
-  _globals['_ROUTERESPONSE']._serialized_end=227
-  _globals['_ROUTEANDINVOKEREQUEST']._serialized_start=229
-  _globals['_ROUTEANDINVOKEREQUEST']._serialized_end=304
-  _globals['_ROUTEANDINVOKERESPONSE']._serialized_start=307
-  _globals['_ROUTEANDINVOKERESPONSE']._serialized_end=500
-  _globals['_AGENTRESULT']._serialized_start=502
-  _globals['_AGENTRESULT']._serialized_end=606
-  _globals['_COMPLETED']._serialized_start=608
-  _globals['_COMPLETED']._serialized_end=666
-  _globals['_ROUTERSERVICE']._serialized_start=669
-  _globals['_ROUTERSERVICE']._serialized_end=861
+  _globals['_ROUTINGCASE']._serialized_start=91
+  _globals['_ROUTINGCASE']._serialized_end=168
+  _globals['_EVALUATEROUTINGREQUEST']._serialized_start=170
+  _globals['_EVALUATEROUTINGREQUEST']._serialized_end=260
+  _globals['_ROUTINGMISS']._serialized_start=262
+  _globals['_ROUTINGMISS']._serialized_end=373
+  _globals['_EVALUATEROUTINGRESPONSE']._serialized_start=376
+  _globals['_EVALUATEROUTINGRESPONSE']._serialized_end=661
+  _globals['_ROUTEREQUEST']._serialized_start=663
+  _globals['_ROUTEREQUEST']._serialized_end=729
+  _globals['_ROUTERESPONSE']._serialized_start=731
+  _globals['_ROUTERESPONSE']._serialized_end=799
+  _globals['_ROUTEANDINVOKEREQUEST']._serialized_start=801
+  _globals['_ROUTEANDINVOKEREQUEST']._serialized_end=876
+  _globals['_ROUTEANDINVOKERESPONSE']._serialized_start=879
+  _globals['_ROUTEANDINVOKERESPONSE']._serialized_end=1072
+  _globals['_AGENTRESULT']._serialized_start=1074
+  _globals['_AGENTRESULT']._serialized_end=1178
+  _globals['_COMPLETED']._serialized_start=1180
+  _globals['_COMPLETED']._serialized_end=1238
+  _globals['_ROUTERSERVICE']._serialized_start=1241
+  _globals['_ROUTERSERVICE']._serialized_end=1537
 # @@protoc_insertion_point(module_scope)

@@ -48,6 +48,11 @@ class RouterServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeResponse.FromString,
                 _registered_method=True)
+        self.EvaluateRouting = channel.unary_unary(
+                '/agentregistry.v1.RouterService/EvaluateRouting',
+                request_serializer=agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServiceServicer:
@@ -76,6 +81,16 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EvaluateRouting(self, request, context):
+        """Routes labelled cases against the live registry and reports how well routing does: exact-set accuracy,
+        recall at 1, 3 and 10, abstention precision and recall, and every miss with its decision. No agent runs
+        and nothing is written. Admin only. Errors: INVALID_ARGUMENT for no case, too many cases, an empty or
+        oversized query, or a malformed agent name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -88,6 +103,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.RouteAndInvoke,
                     request_deserializer=agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeResponse.SerializeToString,
+            ),
+            'EvaluateRouting': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateRouting,
+                    request_deserializer=agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -148,6 +168,33 @@ class RouterService:
             '/agentregistry.v1.RouterService/RouteAndInvoke',
             agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeRequest.SerializeToString,
             agentregistry_dot_v1_dot_router__service__pb2.RouteAndInvokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateRouting(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.RouterService/EvaluateRouting',
+            agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingRequest.SerializeToString,
+            agentregistry_dot_v1_dot_router__service__pb2.EvaluateRoutingResponse.FromString,
             options,
             channel_credentials,
             insecure,

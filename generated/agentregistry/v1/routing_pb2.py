@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentregistry/v1/routing.proto\x12\x10\x61gentregistry.v1\"F\n\x10RoutingCandidate\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07reasons\x18\x03 \x03(\t\"\xc9\x01\n\x0fRoutingDecision\x12\x36\n\ncandidates\x18\x01 \x03(\x0b\x32\".agentregistry.v1.RoutingCandidate\x12\x17\n\x0fselected_agents\x18\x02 \x03(\t\x12(\n\x06stage2\x18\x03 \x01(\x0e\x32\x18.agentregistry.v1.Stage2\x12\x15\n\rstage2_reason\x18\x04 \x01(\t\x12\x10\n\x08\x61nalysis\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t*Y\n\x06Stage2\x12\x16\n\x12STAGE2_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTAGE2_SKIPPED\x10\x01\x12\x0e\n\nSTAGE2_LLM\x10\x02\x12\x13\n\x0fSTAGE2_FALLBACK\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentregistry/v1/routing.proto\x12\x10\x61gentregistry.v1\"\x8f\x01\n\x10RoutingCandidate\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07reasons\x18\x03 \x03(\t\x12\x18\n\x10\x63\x61pability_score\x18\x04 \x01(\x01\x12\x15\n\rlexical_score\x18\x05 \x01(\x01\x12\x16\n\x0esemantic_score\x18\x06 \x01(\x01\"\xed\x01\n\x0fRoutingDecision\x12\x36\n\ncandidates\x18\x01 \x03(\x0b\x32\".agentregistry.v1.RoutingCandidate\x12\x17\n\x0fselected_agents\x18\x02 \x03(\t\x12(\n\x06stage2\x18\x03 \x01(\x0e\x32\x18.agentregistry.v1.Stage2\x12\x15\n\rstage2_reason\x18\x04 \x01(\t\x12\x10\n\x08\x61nalysis\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t\x12\x11\n\tabstained\x18\x07 \x01(\x08\x12\x0f\n\x07\x63lauses\x18\x08 \x03(\t*Y\n\x06Stage2\x12\x16\n\x12STAGE2_UNSPECIFIED\x10\x00\x12\x12\n\x0eSTAGE2_SKIPPED\x10\x01\x12\x0e\n\nSTAGE2_LLM\x10\x02\x12\x13\n\x0fSTAGE2_FALLBACK\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.routing_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STAGE2']._serialized_start=328
-  _globals['_STAGE2']._serialized_end=417
-  _globals['_ROUTINGCANDIDATE']._serialized_start=52
-  _globals['_ROUTINGCANDIDATE']._serialized_end=122
-  _globals['_ROUTINGDECISION']._serialized_start=125
-  _globals['_ROUTINGDECISION']._serialized_end=326
+  _globals['_STAGE2']._serialized_start=438
+  _globals['_STAGE2']._serialized_end=527
+  _globals['_ROUTINGCANDIDATE']._serialized_start=53
+  _globals['_ROUTINGCANDIDATE']._serialized_end=196
+  _globals['_ROUTINGDECISION']._serialized_start=199
+  _globals['_ROUTINGDECISION']._serialized_end=436
 # @@protoc_insertion_point(module_scope)
