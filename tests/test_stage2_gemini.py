@@ -93,7 +93,7 @@ async def test_every_failure_falls_back_and_says_why(
 async def test_the_prompt_shows_each_candidates_examples_and_the_previous_turn(
     tmp_path: Path, gemini: FakeGemini
 ) -> None:
-    registry = AgentRegistry(FileStore(tmp_path, tmp_path / "no-defaults.yaml"))
+    registry = AgentRegistry(JournalStore(tmp_path, tmp_path / "no-defaults.yaml"))
     await registry.load()
     for agent in WORKPLACE[:3]:
         await registry.register(registered(agent).spec)
