@@ -12,7 +12,7 @@ from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, Fa
 from registry_server.domain.routing import CapabilityKind
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.document import parse_document
-from registry_server.registry.file_store import FileStore
+from registry_server.registry.journal_store import JournalStore
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
 from registry_server.routing.router import Router
@@ -37,7 +37,7 @@ def demo_index() -> CapabilityIndex:
 
 @pytest.fixture
 async def demo_router(tmp_path: Path) -> Router:
-    registry = AgentRegistry(FileStore(tmp_path, DEFAULTS_FILE))
+    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE))
     await registry.load()
     return Router(registry, RoutingConfig(), None)
 
