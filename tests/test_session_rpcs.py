@@ -91,7 +91,7 @@ async def test_text_round_trips_byte_for_byte(sessions: SessionClient, text: str
     session = await sessions.create_session("alice", {"note": text})
     await sessions.append_history(session.session_id, Role.USER, text)
     await sessions.record_invocation(
-        session.session_id, Invocation("tickets_agent", text, text, False, 0, text)
+        session.session_id, Invocation("tickets_agent", text, text, True, 0, text)
     )
     stored = await sessions.get_session(session.session_id)
     assert stored.history[0].content.encode() == text.encode()

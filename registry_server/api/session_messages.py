@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
@@ -10,6 +12,8 @@ from google.protobuf.message import Message
 from agentregistry.v1 import session_pb2
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import (
+    Event,
+    EventActions,
     HistoryEntry,
     Invocation,
     NewInvocation,
@@ -17,6 +21,7 @@ from registry_server.domain.session import (
     Session,
     SessionStatus,
 )
+from registry_server.sessions.event_validation import parse_json_object
 
 _STATUS_TO_PROTO = {
     SessionStatus.ACTIVE: session_pb2.SESSION_STATUS_ACTIVE,
@@ -66,6 +71,10 @@ def session_to_proto(session: Session) -> session_pb2.Session:
         last_response=session.last_response,
         history_count=session.history_count,
         invocation_count=session.invocation_count,
+        app_name=session.app_name,
+        state_json=state_json(session.state),
+        revision=session.revision,
+        event_count=session.event_count,
     )
 
 
@@ -123,3 +132,60 @@ def status_from_proto(status: int) -> SessionStatus:
 def status_filter_from_proto(status: int) -> SessionStatus | None:
     """A status filter: SESSION_STATUS_UNSPECIFIED means any status."""
     return None if status == session_pb2.SESSION_STATUS_UNSPECIFIED else status_from_proto(status)
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def state_json(state: dict[str, Any] | None) -> str:
+    """The JSON text of a state, or "" when it was not read."""
+    return "" if state is None else _json(state)
+
+
+def event_to_proto(event: Event) -> session_pb2.Event:
+    """The Event message of a stored (or partial) event."""
+    actions = event.actions
+    return session_pb2.Event(
+        id=event.event_id,
+        invocation_id=event.invocation_id,
+        author=event.author,
+        timestamp=event.timestamp,
+        content_json=_json(event.content),
+        partial=event.partial,
+        turn_complete=event.turn_complete,
+        actions=session_pb2.EventActions(
+            state_delta_json=_json(actions.state_delta) if actions.state_delta else "",
+            artifact_delta=actions.artifact_delta,
+            transfer_to_agent=actions.transfer_to_agent,
+            escalate=actions.escalate,
+            skip_summarization=actions.skip_summarization,
+            extra_json=_json(actions.extra) if actions.extra else "",
+        ),
+        extra_json=_json(event.extra) if event.extra else "",
+        seq=event.seq,
+    )
+
+
+def event_from_proto(message: session_pb2.Event) -> Event:
+    """The domain event of a request; raises ValidationError for fields that are not JSON objects."""
+    actions = message.actions
+    content = parse_json_object(message.content_json, "event.content_json") if message.content_json else None
+    return Event(
+        event_id=message.id,
+        invocation_id=message.invocation_id,
+        author=message.author,
+        timestamp=message.timestamp,
+        content=content,
+        partial=message.partial,
+        turn_complete=message.turn_complete,
+        actions=EventActions(
+            state_delta=parse_json_object(actions.state_delta_json, "event.actions.state_delta_json"),
+            artifact_delta=dict(actions.artifact_delta),
+            transfer_to_agent=actions.transfer_to_agent,
+            escalate=actions.escalate,
+            skip_summarization=actions.skip_summarization,
+            extra=parse_json_object(actions.extra_json, "event.actions.extra_json"),
+        ),
+        extra=parse_json_object(message.extra_json, "event.extra_json"),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,9 +24,22 @@ LOCK_RETRY_DELAYS_S = (0.1, 0.2, 0.4)
 UNAVAILABLE_MESSAGE = "Database temporarily unavailable; nothing was written, retry later"
 
 
+STORAGE_FULL_MESSAGE = (
+    "storage full: the session database could not be written; nothing was written, retry later"
+)
+# SQLite's codes for a full disk or a failing write: the transaction was rolled back and can be retried.
+STORAGE_ERROR_NAMES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
 def is_lock_error(error: BaseException) -> bool:
     """True for SQLite's "database is locked" / "database table is locked" / busy errors."""
     return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+
+
+def is_storage_error(error: BaseException) -> bool:
+    """True for a full disk or an I/O error: the write failed as a whole, through no fault of the request."""
+    name = str(getattr(error, "sqlite_errorname", "") or "")
+    return isinstance(error, sqlite3.DatabaseError) and name.startswith(STORAGE_ERROR_NAMES)
 
 
 async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence[float], what: str) -> T:
@@ -106,6 +120,13 @@ class GroupCommitWriter:
                 _settle(future, error=error)
             return
         except Exception as error:
+            if is_storage_error(error):
+                log.error(
+                    "session write failed: %s; its batch of %d writes was rolled back", error, len(batch)
+                )
+                for _, future in batch:
+                    _settle(future, error=StorageUnavailableError(STORAGE_FULL_MESSAGE))
+                return
             if len(batch) == 1:
                 _settle(batch[0][1], error=error)
                 return
@@ -133,7 +154,8 @@ class GroupCommitWriter:
             self.writes += len(batch)
         except BaseException:
             if connection.in_transaction:
-                await connection.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    await connection.execute("ROLLBACK")
             raise
         return outcomes
 
