@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -11,10 +12,12 @@ from typing import Any
 from agent_registry_client.base import ServiceClient
 from agent_registry_client.session_models import (
     AgentStats,
+    AppendedEvent,
     HistoryEntry,
     Invocation,
     Role,
     Session,
+    SessionEvent,
     SessionList,
     SessionPage,
     SessionStatus,
@@ -23,16 +26,96 @@ from agentregistry.v1 import session_service_pb2 as pb
 from agentregistry.v1 import session_service_pb2_grpc
 
 
+def new_request_id() -> str:
+    """A fresh idempotency key: every mutation carries one, so retrying it after UNAVAILABLE is safe."""
+    return uuid.uuid4().hex
+
+
 class SessionClient(ServiceClient):
-    """Reads and writes users' sessions. Use as `async with SessionClient(target) as sessions:`."""
+    """Reads and writes users' sessions. Use as `async with SessionClient(target) as sessions:`.
+
+    Every mutation sends a request id (made here unless given), so the channel's retries of UNAVAILABLE
+    never apply a write twice.
+    """
 
     stub_type = session_service_pb2_grpc.SessionServiceStub
     stub: session_service_pb2_grpc.SessionServiceStub
 
-    async def create_session(self, user_id: str, metadata: Mapping[str, str] | None = None) -> Session:
-        """Creates an ACTIVE session for `user_id`."""
-        request = pb.CreateSessionRequest(user_id=user_id, metadata=dict(metadata or {}))
+    async def create_session(
+        self,
+        user_id: str,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        app_name: str = "",
+        session_id: str = "",
+        state: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> Session:
+        """Creates an ACTIVE session for `user_id`: the given id (unique per app and user) or a new one."""
+        request = pb.CreateSessionRequest(
+            user_id=user_id,
+            metadata=dict(metadata or {}),
+            app_name=app_name,
+            session_id=session_id,
+            state_json=json.dumps(dict(state)) if state else "",
+            request_id=request_id or new_request_id(),
+        )
         return Session.from_proto((await self._call(self.stub.CreateSession, request)).session)
+
+    async def append_event(
+        self,
+        session_id: str,
+        event: SessionEvent,
+        *,
+        app_name: str = "",
+        user_id: str = "",
+        expected_revision: int = 0,
+        request_id: str | None = None,
+    ) -> AppendedEvent:
+        """Appends an event and applies its state delta; raises Aborted when expected_revision is stale."""
+        request = pb.AppendEventRequest(
+            session_id=session_id,
+            app_name=app_name,
+            user_id=user_id,
+            event=event.to_proto(),
+            expected_revision=expected_revision,
+            request_id=request_id or new_request_id(),
+        )
+        response = await self._call(self.stub.AppendEvent, request)
+        return AppendedEvent(SessionEvent.from_proto(response.event), response.revision)
+
+    async def get_session_events(
+        self,
+        session_id: str,
+        *,
+        app_name: str = "",
+        user_id: str = "",
+        num_recent_events: int | None = None,
+        after_timestamp: float | None = None,
+    ) -> Session:
+        """The session with its merged state and every event the filters keep, fetched page by page."""
+        token, events = "", []
+        while True:
+            page = await self.get_session_page(
+                session_id,
+                app_name=app_name,
+                user_id=user_id,
+                history_page_size=1,
+                invocation_page_size=1,
+                event_page_token=token,
+                num_recent_events=num_recent_events,
+                after_timestamp=after_timestamp,
+            )
+            events += page.session.events
+            token = page.next_event_page_token
+            if not token:
+                return replace(page.session, events=events, history=[], invocations=[])
+
+    async def get_user_state(self, user_id: str, *, app_name: str = "") -> dict[str, Any]:
+        """The user's state in the app (the `user:` scope), keys without the prefix."""
+        request = pb.GetUserStateRequest(app_name=app_name, user_id=user_id)
+        response = await self._call(self.stub.GetUserState, request)
+        return dict(json.loads(response.state_json or "{}"))
 
     async def get_session_page(
         self,
@@ -42,20 +125,35 @@ class SessionClient(ServiceClient):
         history_page_token: str = "",
         invocation_page_size: int = 0,
         invocation_page_token: str = "",
+        app_name: str = "",
+        user_id: str = "",
+        event_page_size: int = 0,
+        event_page_token: str = "",
+        num_recent_events: int | None = None,
+        after_timestamp: float | None = None,
     ) -> SessionPage:
-        """The session with one page of history and of invocations, and the tokens of the next pages."""
+        """The session with one page of events, history and invocations, and the tokens of the next pages."""
         request = pb.GetSessionRequest(
             session_id=session_id,
+            app_name=app_name,
+            user_id=user_id,
             history_page_size=history_page_size,
             history_page_token=history_page_token,
             invocation_page_size=invocation_page_size,
             invocation_page_token=invocation_page_token,
+            event_page_size=event_page_size,
+            event_page_token=event_page_token,
         )
+        if num_recent_events is not None:
+            request.num_recent_events = num_recent_events
+        if after_timestamp is not None:
+            request.after_timestamp = after_timestamp
         response = await self._call(self.stub.GetSession, request)
         return SessionPage(
             Session.from_proto(response.session),
             response.next_history_page_token,
             response.next_invocation_page_token,
+            response.next_event_page_token,
         )
 
     async def get_session(self, session_id: str) -> Session:
@@ -85,10 +183,20 @@ class SessionClient(ServiceClient):
         updated_before: datetime | None = None,
         page_size: int = 0,
         page_token: str = "",
+        app_name: str = "",
+        by_update_time: bool = False,
+        include_state: bool = False,
     ) -> SessionList:
-        """One page of sessions, newest first; bounds are inclusive starts and exclusive ends."""
+        """One page of sessions, newest first (created, or updated with `by_update_time`); bounds are
+        inclusive starts and exclusive ends."""
         request = pb.ListSessionsRequest(
-            user_id=user_id, status=status.value, page_size=page_size, page_token=page_token
+            user_id=user_id,
+            status=status.value,
+            page_size=page_size,
+            page_token=page_token,
+            app_name=app_name,
+            order_by=pb.SESSION_ORDER_UPDATE_TIME_DESC if by_update_time else pb.SESSION_ORDER_UNSPECIFIED,
+            include_state=include_state,
         )
         for field, moment in (
             (request.create_time_start, created_after),
@@ -113,27 +221,44 @@ class SessionClient(ServiceClient):
             token = page.next_page_token
 
     async def append_history(
-        self, session_id: str, role: Role, content: str, *, agent_name: str = ""
+        self,
+        session_id: str,
+        role: Role,
+        content: str,
+        *,
+        agent_name: str = "",
+        request_id: str | None = None,
     ) -> HistoryEntry:
         """Appends a message; the entry returned carries its seq."""
         request = pb.AppendHistoryRequest(
-            session_id=session_id, role=role.value, content=content, agent_name=agent_name
+            session_id=session_id,
+            role=role.value,
+            content=content,
+            agent_name=agent_name,
+            request_id=request_id or new_request_id(),
         )
         return HistoryEntry.from_proto((await self._call(self.stub.AppendHistory, request)).entry)
 
     async def record_invocation(self, session_id: str, invocation: Invocation) -> Invocation:
         """Records an agent call and makes its agent the session's last agent."""
-        request = pb.RecordInvocationRequest(session_id=session_id, invocation=invocation.to_proto())
+        request = pb.RecordInvocationRequest(
+            session_id=session_id, invocation=invocation.to_proto(), request_id=new_request_id()
+        )
         return Invocation.from_proto((await self._call(self.stub.RecordInvocation, request)).invocation)
 
     async def update_session_status(self, session_id: str, status: SessionStatus) -> Session:
         """Closes a session as COMPLETED or ABANDONED; raises FailedPrecondition for other transitions."""
-        request = pb.UpdateSessionStatusRequest(session_id=session_id, status=status.value)
+        request = pb.UpdateSessionStatusRequest(
+            session_id=session_id, status=status.value, request_id=new_request_id()
+        )
         return Session.from_proto((await self._call(self.stub.UpdateSessionStatus, request)).session)
 
-    async def delete_session(self, session_id: str) -> None:
-        """Deletes a session with its history and invocations."""
-        await self._call(self.stub.DeleteSession, pb.DeleteSessionRequest(session_id=session_id))
+    async def delete_session(self, session_id: str, *, app_name: str = "", user_id: str = "") -> None:
+        """Deletes a session with its events, state, history and invocations."""
+        request = pb.DeleteSessionRequest(
+            session_id=session_id, app_name=app_name, user_id=user_id, request_id=new_request_id()
+        )
+        await self._call(self.stub.DeleteSession, request)
 
     async def export_session(self, session_id: str) -> dict[str, Any]:
         """The whole session as a JSON document: session, history, invocations."""
