@@ -43,6 +43,7 @@ class ServerConfig:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
+    max_event_bytes: int = 2 * 1024 * 1024
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -156,6 +157,9 @@ FLAGS = (
         "PEM CA bundle; clients must present a certificate it signed (mTLS)",
     ),
     Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+    Flag(
+        "--max-event-bytes", "max_event_bytes", int, "largest session event accepted (AppendEvent), in bytes"
+    ),
 )
 
 

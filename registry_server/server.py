@@ -114,7 +114,13 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(sessions, max_content_bytes=config.max_content_bytes, retention=retention), server
+        SessionServicer(
+            sessions,
+            max_content_bytes=config.max_content_bytes,
+            retention=retention,
+            max_event_bytes=config.max_event_bytes,
+        ),
+        server,
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -281,3 +281,13 @@ async def test_wire_names_for_grpcurl_users(server: RegistryServer) -> None:
             )
         )
         assert entry.entry.seq == 1 and entry.entry.role == session_pb2.ROLE_USER
+
+
+async def test_large_entries_page_by_bytes_within_the_message_limit(sessions: SessionClient) -> None:
+    session = await sessions.create_session("alice")
+    for index in range(17):  # 17 entries of 256 KiB: more than one 4 MiB response could carry
+        await sessions.append_history(session.session_id, Role.USER, f"{index:02d}" + "x" * (256 * 1024 - 2))
+    first = await sessions.get_session_page(session.session_id)
+    assert 0 < len(first.session.history) < 17 and first.next_history_page_token
+    stored = await sessions.get_session(session.session_id)
+    assert [entry.content[:2] for entry in stored.history] == [f"{index:02d}" for index in range(17)]
