@@ -176,7 +176,7 @@ async def test_users_see_only_their_own_sessions(clients: dict[str, tuple]) -> N
     ), "another user's session looks exactly like a missing one"
     with pytest.raises(NotFound):
         await bob_sessions.export_session(done.session_id)
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):  # end users read sessions; services write them
         await bob_sessions.append_event(
             done.session_id, SessionEvent(event_id="x", author="bob", timestamp=1.0)
         )
