@@ -70,8 +70,8 @@ def write_sessions(
         connection.execute("BEGIN")
         base = 1_700_000_000_000_000
         connection.executemany(
-            "INSERT INTO sessions (app_name, session_id, user_id, status, metadata, create_time, update_time) "
-            "VALUES ('default', ?, ?, 'ACTIVE', '{}', ?, ?)",
+            "INSERT INTO sessions (app_name, session_id, user_id, status, metadata, create_time, "
+            "update_time) VALUES ('default', ?, ?, 'ACTIVE', '{}', ?, ?)",
             ((sid, f"user{n % 100}", base + n * 1000, base + n * 1000) for n, sid in enumerate(ids)),
         )
         for session_id, count in (history_per_session or {}).items():

@@ -291,3 +291,16 @@ async def test_large_entries_page_by_bytes_within_the_message_limit(sessions: Se
     assert 0 < len(first.session.history) < 17 and first.next_history_page_token
     stored = await sessions.get_session(session.session_id)
     assert [entry.content[:2] for entry in stored.history] == [f"{index:02d}" for index in range(17)]
+
+
+async def test_export_of_large_entries_comes_in_pages_and_reassembles(sessions: SessionClient) -> None:
+    session = await sessions.create_session("alice")
+    for index in range(17):
+        await sessions.append_history(session.session_id, Role.USER, f"{index:02d}" + "x" * (256 * 1024 - 2))
+    first = await sessions.stub.ExportSession(
+        session_service_pb2.ExportSessionRequest(session_id=session.session_id)
+    )
+    assert first.ByteSize() < 4 * 1024 * 1024 and first.next_page_token
+    exported = await sessions.export_session(session.session_id)
+    assert [entry["content"][:2] for entry in exported["history"]] == [f"{index:02d}" for index in range(17)]
+    assert exported["session"]["session_id"] == session.session_id and exported["events"] == []

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from grpc import aio
 
 from agentregistry.v1 import session_service_pb2 as pb
 from agentregistry.v1 import session_service_pb2_grpc
+from registry_server.api.session_export import export_page
 from registry_server.api.session_messages import (
     entry_to_proto,
     event_from_proto,
@@ -34,7 +34,7 @@ from registry_server.api.session_requests import (
 from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
-from registry_server.domain.session import DEFAULT_APP, HistoryEntry, Invocation, SessionFilter
+from registry_server.domain.session import DEFAULT_APP, SessionFilter
 from registry_server.sessions.event_validation import (
     DEFAULT_MAX_EVENT_BYTES,
     validate_app_name,
@@ -53,13 +53,10 @@ from registry_server.sessions.validation import (
 
 SESSION_PAGE_DEFAULT = 1000
 SESSION_PAGE_MAX = 10_000
-EXPORT_PAGE = 5000
 # One GetSession response carries three lists: events get half the byte budget, history and invocations
 # a quarter each, so the whole stays within the message limit.
 EVENT_BYTES = PAGE_MAX_BYTES // 2
 SEQ_LIST_BYTES = PAGE_MAX_BYTES // 4
-
-Sequenced = TypeVar("Sequenced", HistoryEntry, Invocation)
 
 
 class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
@@ -215,17 +212,10 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
     async def ExportSession(
         self, request: pb.ExportSessionRequest, context: aio.ServicerContext
     ) -> pb.ExportSessionResponse:
-        key = session_key(request)
-        session = check_visible(await self._store.get_session(key))
-        history = await _read_all(lambda after: self._store.list_history(key, after, EXPORT_PAGE))
-        invocations = await _read_all(lambda after: self._store.list_invocations(key, after, EXPORT_PAGE))
-        document = {
-            "session": _jsonable(asdict(session)),
-            "history": [_jsonable(asdict(entry)) for entry in history],
-            "invocations": [_jsonable(asdict(invocation)) for invocation in invocations],
-        }
-        content = json.dumps(document, indent=2, ensure_ascii=False)
-        return pb.ExportSessionResponse(content=content, content_type="application/json")
+        content, token = await export_page(self._store, session_key(request), request.page_token)
+        return pb.ExportSessionResponse(
+            content=content, content_type="application/json", next_page_token=token
+        )
 
     async def GetSessionStats(
         self, request: pb.GetSessionStatsRequest, context: aio.ServicerContext
@@ -322,23 +312,3 @@ def _session_cursor(cursor: Any) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(moment), str(session_id)
     except (TypeError, ValueError):
         raise ValidationError.single("page_token", "is not a token of ListSessions") from None
-
-
-async def _read_all(read_page: Callable[[int], Awaitable[list[Sequenced]]]) -> list[Sequenced]:
-    """Every item of a seq-ordered list, page after page."""
-    items: list[Sequenced] = []
-    while True:
-        page = await read_page(items[-1].seq if items else 0)
-        items += page
-        if not page:
-            return items
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if hasattr(value, "value"):  # enums
-        return value.value
-    return value

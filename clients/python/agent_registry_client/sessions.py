@@ -260,10 +260,26 @@ class SessionClient(ServiceClient):
         )
         await self._call(self.stub.DeleteSession, request)
 
-    async def export_session(self, session_id: str) -> dict[str, Any]:
-        """The whole session as a JSON document: session, history, invocations."""
-        response = await self._call(self.stub.ExportSession, pb.ExportSessionRequest(session_id=session_id))
-        return json.loads(response.content)
+    async def export_session(
+        self, session_id: str, *, app_name: str = "", user_id: str = ""
+    ) -> dict[str, Any]:
+        """The whole session as one JSON document: session, events, history, invocations (read by pages)."""
+        document: dict[str, Any] = {}
+        token = ""
+        while True:
+            request = pb.ExportSessionRequest(
+                session_id=session_id, app_name=app_name, user_id=user_id, page_token=token
+            )
+            response = await self._call(self.stub.ExportSession, request)
+            page = json.loads(response.content)
+            for name, value in page.items():
+                if isinstance(value, list):
+                    document.setdefault(name, []).extend(value)
+                else:
+                    document[name] = value
+            token = response.next_page_token
+            if not token:
+                return document
 
     async def get_session_stats(
         self, *, user_id: str = "", start: datetime | None = None, end: datetime | None = None

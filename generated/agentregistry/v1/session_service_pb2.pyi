@@ -200,22 +200,26 @@ class DeleteSessionResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class ExportSessionRequest(_message.Message):
-    __slots__ = ("session_id", "app_name", "user_id")
+    __slots__ = ("session_id", "app_name", "user_id", "page_token")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     APP_NAME_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     app_name: str
     user_id: str
-    def __init__(self, session_id: _Optional[str] = ..., app_name: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    page_token: str
+    def __init__(self, session_id: _Optional[str] = ..., app_name: _Optional[str] = ..., user_id: _Optional[str] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ExportSessionResponse(_message.Message):
-    __slots__ = ("content", "content_type")
+    __slots__ = ("content", "content_type", "next_page_token")
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     content: str
     content_type: str
-    def __init__(self, content: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, content: _Optional[str] = ..., content_type: _Optional[str] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetSessionStatsRequest(_message.Message):
     __slots__ = ("user_id", "start_time", "end_time")

@@ -183,7 +183,7 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportSession(self, request, context):
-        """Returns a whole session, history and invocations, as one JSON document.
+        """Returns a session, with its state, events, history and invocations, as JSON documents, page by page.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
