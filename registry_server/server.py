@@ -35,8 +35,9 @@ from registry_server.registry.file_store import FileStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
+from registry_server.sessions.open_store import open_session_store
 from registry_server.sessions.retention import RetentionTask
-from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
+from registry_server.sessions.store import SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class RegistryServer:
     health: health_aio.HealthServicer
     registry: AgentRegistry
     router: Router
-    sessions: SqliteSessionStore
+    sessions: SessionStore
     retention: RetentionTask
     data_dir_lock: DataDirLock
     port: int
@@ -91,9 +92,12 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     try:
         registry = AgentRegistry(FileStore(config.data_dir, config.resolved_defaults_file))
         await registry.load()
-        sessions = await SqliteSessionStore(
-            config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
-        ).open()
+        sessions = await open_session_store(
+            # --database-url (PostgreSQL) when this build has it, else SQLite in the data dir.
+            getattr(config, "database_url", ""),
+            config.data_dir,
+            sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms,
+        )
     except BaseException:
         data_dir_lock.release()
         raise

@@ -18,6 +18,7 @@ from registry_server.sessions.sqlite_store import SqliteSessionStore
 
 async def set_max_pages(server: RegistryServer, extra_pages: int | None) -> None:
     """Caps the database at its current size plus `extra_pages` (None lifts the cap): a full disk."""
+    assert isinstance(server.sessions, SqliteSessionStore)
     connection = server.sessions._writer_connection
     assert connection is not None
     rows = list(await connection.execute_fetchall("PRAGMA page_count"))
