@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
+from registry_server.sessions.high_water import HighWaterMarks, Marks
+from registry_server.sessions.touched import take_touched
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,10 @@ class GroupCommitWriter:
         connection: aiosqlite.Connection,
         retry_delays: Sequence[float] = LOCK_RETRY_DELAYS_S,
         max_batch: int = 512,
+        marks: HighWaterMarks | None = None,
     ) -> None:
         self._connection = connection
+        self._marks = marks
         self._retry_delays = tuple(retry_delays)
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
@@ -149,7 +153,7 @@ class GroupCommitWriter:
                     outcomes.append((True, await operation(connection)))
                 except RegistryError as error:
                     outcomes.append((False, error))
-            await connection.execute("COMMIT")
+            await self._commit_with_marks()
             self.transactions += 1
             self.writes += len(batch)
         except BaseException:
@@ -158,6 +162,25 @@ class GroupCommitWriter:
                     await connection.execute("ROLLBACK")
             raise
         return outcomes
+
+    async def _commit_with_marks(self) -> None:
+        """COMMIT, and meanwhile append the touched sessions' counters to the high-water marks."""
+        connection = self._connection
+        touched = await take_touched(connection) if self._marks is not None else []
+        if not touched or self._marks is None:
+            await connection.execute("COMMIT")
+            return
+        marks = self._marks
+        await asyncio.gather(connection.execute("COMMIT"), asyncio.to_thread(_append_marks, marks, touched))
+
+
+def _append_marks(marks: HighWaterMarks, touched: list[tuple[int, Marks]]) -> None:
+    """Appends the marks; a failure only weakens WAL-damage detection, so it is logged, not raised (the
+    data itself is committed)."""
+    try:
+        marks.append(touched)
+    except OSError as error:
+        log.error("could not record session high-water marks in %s: %s", marks.path.name, error)
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:

@@ -54,7 +54,7 @@ MIGRATIONS: tuple[str, ...] = (
     # in three scopes; the idempotency log. Existing sessions move to app "default".
     """
     CREATE TABLE sessions_v2 (
-        sid INTEGER PRIMARY KEY,
+        sid INTEGER PRIMARY KEY AUTOINCREMENT,
         app_name TEXT NOT NULL,
         user_id TEXT NOT NULL,
         session_id TEXT NOT NULL,

@@ -53,7 +53,7 @@ def set_aside(path: Path) -> Path:
     """Renames a corrupt database and its WAL files to `<name>.corrupt-<UTC time>`; returns the new path."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     kept = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", ".marks"):
         source = path.with_name(path.name + suffix)
         if source.exists():
             os.replace(source, kept.with_name(kept.name + suffix))

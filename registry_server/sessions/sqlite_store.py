@@ -44,6 +44,8 @@ from registry_server.sessions.group_commit import (
     is_lock_error,
     with_lock_retries,
 )
+from registry_server.sessions.high_water import MARKS_SUFFIX, HighWaterMarks
+from registry_server.sessions.marks_check import check_high_water_marks
 from registry_server.sessions.request_log import REQUEST_ID_RETENTION, fingerprint, once
 from registry_server.sessions.schema import migrate
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
@@ -66,6 +68,7 @@ from registry_server.sessions.sqlite_rows import (
     to_micros,
 )
 from registry_server.sessions.stats_sql import agent_stats_query, stats_from_rows
+from registry_server.sessions.touched import track_touched
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +121,10 @@ class SqliteSessionStore:
             self._set_aside(f"{error}; PRAGMA quick_check failed")
             connection = await self._open_writer()
         self._writer_connection = connection
-        self._writer = GroupCommitWriter(connection, self._retry_delays)
+        marks = HighWaterMarks(self.path.with_name(self.path.name + MARKS_SUFFIX))
+        await check_high_water_marks(connection, marks)
+        await track_touched(connection)
+        self._writer = GroupCommitWriter(connection, self._retry_delays, marks=marks)
         self._writer.start()
         for _ in range(self._reader_count):
             reader = await self._connect()
