@@ -18,6 +18,7 @@ from registry_server.domain.session import (
     SessionKey,
     SessionOrder,
 )
+from registry_server.sessions.event_codec import event_from_record
 from registry_server.sessions.store import SessionStore
 from tests.session_backends import BACKENDS, FakeClock
 
@@ -75,7 +76,7 @@ async def test_events_apply_state_to_three_scopes_and_drop_temp(store: SessionSt
     assert await store.get_user_state("a", "alice") == {"name": "Al"}
     read, page = await store.read_session(session.key, EventFilter(), 0, 100)
     assert read.state == {"k": 2, "user:name": "Al", "app:theme": "dark"}
-    assert [e.event_id for e in page.events] == ["e1"] and page.events[0] == appended.event
+    assert [e.event_id for e in page.events] == ["e1"] and event_from_record(page.events[0]) == appended.event
 
 
 async def test_stale_revision_is_refused_and_changes_nothing(store: SessionStore) -> None:

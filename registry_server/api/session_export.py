@@ -14,6 +14,7 @@ from registry_server.auth.isolation import check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.session import EventFilter, SessionKey
+from registry_server.sessions.event_codec import event_from_record
 from registry_server.sessions.sqlite_store import PAGE_MAX_BYTES
 from registry_server.sessions.store import SessionStore
 
@@ -30,7 +31,7 @@ async def export_page(store: SessionStore, key: SessionKey, page_token: str) -> 
     name = EXPORT_LISTS[list_index]
     if name == "events":
         _, page = await store.read_session(key, EventFilter(), after + 1, EXPORT_PAGE, PAGE_MAX_BYTES)
-        items: list[Any] = page.events
+        items: list[Any] = [event_from_record(record) for record in page.events]
         more = page.next_after_seq is not None
     elif name == "history":
         items = await store.list_history(key, after, EXPORT_PAGE, PAGE_MAX_BYTES)

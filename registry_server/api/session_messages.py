@@ -14,6 +14,7 @@ from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import (
     Event,
     EventActions,
+    EventRecord,
     HistoryEntry,
     Invocation,
     NewInvocation,
@@ -164,6 +165,28 @@ def event_to_proto(event: Event) -> session_pb2.Event:
         ),
         extra_json=_json(event.extra) if event.extra else "",
         seq=event.seq,
+    )
+
+
+def record_to_proto(record: EventRecord) -> session_pb2.Event:
+    """The Event message of a stored event, from the JSON text it was stored with."""
+    return session_pb2.Event(
+        id=record.event_id,
+        invocation_id=record.invocation_id,
+        author=record.author,
+        timestamp=record.timestamp,
+        content_json=record.content_json,
+        turn_complete=record.turn_complete,
+        actions=session_pb2.EventActions(
+            state_delta_json="" if record.state_delta_json == "{}" else record.state_delta_json,
+            artifact_delta=record.artifact_delta,
+            transfer_to_agent=record.transfer_to_agent,
+            escalate=record.escalate,
+            skip_summarization=record.skip_summarization,
+            extra_json=record.actions_extra_json,
+        ),
+        extra_json=record.extra_json,
+        seq=record.seq,
     )
 
 

@@ -19,6 +19,7 @@ from registry_server.api.session_messages import (
     invocation_from_proto,
     invocation_to_proto,
     optional_time,
+    record_to_proto,
     role_from_proto,
     session_to_proto,
     status_filter_from_proto,
@@ -107,7 +108,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
             key, invocation_page[0], invocation_page[1], SEQ_LIST_BYTES
         )
         message = session_to_proto(session)
-        message.events.extend(event_to_proto(event) for event in events.events)
+        message.events.extend(record_to_proto(record) for record in events.events)
         message.history.extend(entry_to_proto(entry) for entry in entries)
         message.invocations.extend(invocation_to_proto(invocation) for invocation in invocations)
         event_token = ""

@@ -128,6 +128,26 @@ class Event:
 
 
 @dataclass(frozen=True)
+class EventRecord:
+    """A stored event as read back, its JSON parts kept as text so that serving it parses nothing."""
+
+    seq: int
+    event_id: str
+    invocation_id: str
+    author: str
+    timestamp: float
+    turn_complete: bool
+    content_json: str  # "" for no content
+    state_delta_json: str
+    artifact_delta: dict[str, int]
+    transfer_to_agent: str
+    escalate: bool
+    skip_summarization: bool
+    actions_extra_json: str
+    extra_json: str
+
+
+@dataclass(frozen=True)
 class AppendedEvent:
     """The result of AppendEvent: the event as stored and the session's revision after it."""
 
@@ -145,9 +165,9 @@ class EventFilter:
 
 @dataclass(frozen=True)
 class EventPage:
-    """Events of one page, and the seq to continue after (None when there are no more)."""
+    """Events of one page, and the seq to continue at (None when there are no more)."""
 
-    events: list[Event]
+    events: list[EventRecord]
     next_after_seq: int | None
 
 

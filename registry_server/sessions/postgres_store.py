@@ -41,7 +41,7 @@ from registry_server.domain.session import (
     SessionRef,
     SessionStatus,
 )
-from registry_server.sessions.event_codec import event_from_json, event_to_json
+from registry_server.sessions.event_codec import event_to_json, record_from_json
 from registry_server.sessions.postgres_schema import migrate
 from registry_server.sessions.postgres_writer import (
     UNAVAILABLE_ERRORS,
@@ -210,7 +210,7 @@ class PostgresSessionStore:
             rows, more = await _rows_within(
                 connection, sql, parameters, limit=limit, max_bytes=max_bytes, size=lambda r: len(r[1])
             )
-            events = [event_from_json(row[0], row[1]) for row in rows]
+            events = [record_from_json(row[0], row[1]) for row in rows]
             return session, EventPage(events, events[-1].seq + 1 if events and more else None)
 
         return await self._read(query)  # type: ignore[no-any-return]

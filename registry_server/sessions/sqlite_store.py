@@ -37,7 +37,7 @@ from registry_server.domain.session import (
     SessionRef,
     SessionStatus,
 )
-from registry_server.sessions.event_codec import event_from_json, event_to_json
+from registry_server.sessions.event_codec import event_to_json, record_from_json
 from registry_server.sessions.group_commit import (
     LOCK_RETRY_DELAYS_S,
     GroupCommitWriter,
@@ -286,7 +286,7 @@ class SqliteSessionStore:
                 (*parameters, limit + 1),
             )
             rows, more = await _rows_within(cursor, limit, max_bytes, lambda row: len(row[1]))
-            events = [event_from_json(row[0], row[1]) for row in rows]
+            events = [record_from_json(row[0], row[1]) for row in rows]
             return session, EventPage(events, events[-1].seq + 1 if events and more else None)
 
         return await self._read(query, "get session")  # type: ignore[no-any-return]

@@ -22,8 +22,8 @@ from agent_registry_client.session_models import (
     SessionPage,
     SessionStatus,
 )
+from agentregistry.v1 import session_pb2, session_service_pb2_grpc
 from agentregistry.v1 import session_service_pb2 as pb
-from agentregistry.v1 import session_service_pb2_grpc
 
 
 def new_request_id() -> str:
@@ -94,22 +94,49 @@ class SessionClient(ServiceClient):
         after_timestamp: float | None = None,
     ) -> Session:
         """The session with its merged state and every event the filters keep, fetched page by page."""
+        message, events = await self.get_session_messages(
+            session_id,
+            app_name=app_name,
+            user_id=user_id,
+            num_recent_events=num_recent_events,
+            after_timestamp=after_timestamp,
+        )
+        session = Session.from_proto(message)
+        return replace(session, events=[SessionEvent.from_proto(event) for event in events])
+
+    async def get_session_messages(
+        self,
+        session_id: str,
+        *,
+        app_name: str = "",
+        user_id: str = "",
+        num_recent_events: int | None = None,
+        after_timestamp: float | None = None,
+    ) -> tuple[session_pb2.Session, list[session_pb2.Event]]:
+        """The Session message (no history or invocations) and every Event message the filters keep, for
+        adapters that convert the messages themselves."""
         token, events = "", []
         while True:
-            page = await self.get_session_page(
-                session_id,
+            request = pb.GetSessionRequest(
+                session_id=session_id,
                 app_name=app_name,
                 user_id=user_id,
                 history_page_size=1,
                 invocation_page_size=1,
                 event_page_token=token,
-                num_recent_events=num_recent_events,
-                after_timestamp=after_timestamp,
             )
-            events += page.session.events
-            token = page.next_event_page_token
+            if num_recent_events is not None:
+                request.num_recent_events = num_recent_events
+            if after_timestamp is not None:
+                request.after_timestamp = after_timestamp
+            response = await self._call(self.stub.GetSession, request)
+            events += response.session.events
+            token = response.next_event_page_token
             if not token:
-                return replace(page.session, events=events, history=[], invocations=[])
+                session = response.session
+                for name in ("events", "history", "invocations"):
+                    session.ClearField(name)
+                return session, events
 
     async def get_user_state(self, user_id: str, *, app_name: str = "") -> dict[str, Any]:
         """The user's state in the app (the `user:` scope), keys without the prefix."""
