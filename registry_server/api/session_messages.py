@@ -51,7 +51,8 @@ def optional_time(request: Message, field: str) -> datetime | None:
     if not request.HasField(field):
         return None
     try:
-        return getattr(request, field).ToDatetime(tzinfo=UTC)
+        moment: datetime = getattr(request, field).ToDatetime(tzinfo=UTC)
+        return moment
     except (ValueError, OverflowError):
         raise ValidationError.single(
             field, "is not a valid time (years 1 to 9999, nanos 0 to 999,999,999)"

@@ -323,4 +323,4 @@ class SessionClient(ServiceClient):
     async def purge_expired_sessions(self) -> int:
         """Purges closed sessions past the retention period now; returns how many."""
         response = await self._call(self.stub.PurgeExpiredSessions, pb.PurgeExpiredSessionsRequest())
-        return response.purged_count
+        return int(response.purged_count)
