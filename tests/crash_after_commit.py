@@ -14,10 +14,10 @@ from registry_server.sessions import sqlite_store
 _original_once = sqlite_store.once
 
 
-async def _once_then_die_after_commit(connection: Any, request_id: str, *args: Any) -> Any:
-    result = await _original_once(connection, request_id, *args)
+def _once_then_die_after_commit(connection: Any, request_id: str, *args: Any) -> Any:
+    result = _original_once(connection, request_id, *args)
     if request_id.startswith("crash-"):
-        await connection.execute("COMMIT")  # the write and its request id are now durable
+        connection.execute("COMMIT")  # the write and its request id are now durable
         os.kill(os.getpid(), signal.SIGKILL)
     return result
 

@@ -19,11 +19,11 @@ from registry_server.sessions.sqlite_store import SqliteSessionStore
 async def set_max_pages(server: RegistryServer, extra_pages: int | None) -> None:
     """Caps the database at its current size plus `extra_pages` (None lifts the cap): a full disk."""
     assert isinstance(server.sessions, SqliteSessionStore)
-    connection = server.sessions._writer_connection
+    connection = server.sessions._writer_connection  # max_page_count is a setting of the writer's connection
     assert connection is not None
-    rows = list(await connection.execute_fetchall("PRAGMA page_count"))
-    limit = 2**31 - 2 if extra_pages is None else int(rows[0][0]) + extra_pages
-    await connection.execute(f"PRAGMA max_page_count = {limit}")
+    pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    limit = 2**31 - 2 if extra_pages is None else int(pages) + extra_pages
+    connection.execute(f"PRAGMA max_page_count = {limit}")
 
 
 async def test_a_full_disk_is_unavailable_writes_nothing_and_recovers(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import (
@@ -62,30 +61,28 @@ def decode_result(text: str) -> Any:
     return Invocation(**value)
 
 
-async def once(
-    connection: aiosqlite.Connection,
+def once(
+    connection: sqlite3.Connection,
     request_id: str,
     request_fingerprint: str,
     now_micros: int,
-    operation: Callable[[aiosqlite.Connection], Awaitable[Any]],
+    operation: Callable[[sqlite3.Connection], Any],
 ) -> Any:
     """Runs `operation` unless `request_id` was applied before, in which case returns its first result."""
     if not request_id:
-        return await operation(connection)
-    rows = list(
-        await connection.execute_fetchall(
-            "SELECT fingerprint, result FROM request_log WHERE request_id = ?", (request_id,)
-        )
-    )
-    if rows:
-        stored_fingerprint, stored = rows[0]
+        return operation(connection)
+    row = connection.execute(
+        "SELECT fingerprint, result FROM request_log WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    if row is not None:
+        stored_fingerprint, stored = row
         if stored_fingerprint != request_fingerprint:
             raise ValidationError.single(
                 "request_id", "was already used for a different request; use a new id for each request"
             )
         return decode_result(stored)
-    result = await operation(connection)
-    await connection.execute(
+    result = operation(connection)
+    connection.execute(
         "INSERT INTO request_log (request_id, fingerprint, result, create_time) VALUES (?, ?, ?, ?)",
         (request_id, request_fingerprint, encode_result(result), now_micros),
     )

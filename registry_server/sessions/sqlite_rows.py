@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,6 +73,25 @@ async def resolve(
             parameters,
         )
     )
+    return _one(key, rows, with_state)
+
+
+def resolve_sync(
+    connection: sqlite3.Connection, ref: SessionRef, *, with_state: bool = False
+) -> tuple[int, Session]:
+    """resolve() on the writer's own connection, in the writer thread."""
+    key = as_key(ref)
+    where, parameters = key_conditions(key)
+    columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
+    joins = STATE_JOINS if with_state else ""
+    rows = connection.execute(
+        f"SELECT {columns} FROM sessions s {joins} WHERE {where} LIMIT 2",  # noqa: S608 - fixed fragments
+        parameters,
+    ).fetchall()
+    return _one(key, rows, with_state)
+
+
+def _one(key: SessionKey, rows: list[Any], with_state: bool) -> tuple[int, Session]:
     if not rows:
         raise not_found(key.session_id)
     if len(rows) > 1:

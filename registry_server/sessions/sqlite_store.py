@@ -64,6 +64,7 @@ from registry_server.sessions.sqlite_rows import (
     from_micros,
     require_active,
     resolve,
+    resolve_sync,
     session_from_row,
     to_micros,
 )
@@ -96,7 +97,7 @@ class SqliteSessionStore:
         self._retry_delays = tuple(retry_delays)
         self._reader_count = readers
         self._clock = clock
-        self._writer_connection: aiosqlite.Connection | None = None
+        self._writer_connection: sqlite3.Connection | None = None
         self._writer: GroupCommitWriter | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
@@ -120,11 +121,13 @@ class SqliteSessionStore:
                 raise open_failure(self.path, error) from error
             self._set_aside(f"{error}; PRAGMA quick_check failed")
             connection = await self._open_writer()
-        self._writer_connection = connection
         marks = HighWaterMarks(self.path.with_name(self.path.name + MARKS_SUFFIX))
-        await check_high_water_marks(connection, marks)
-        await track_touched(connection)
-        self._writer = GroupCommitWriter(connection, self._retry_delays, marks=marks)
+        try:
+            await check_high_water_marks(connection, marks)
+            self._writer_connection = await asyncio.to_thread(self._connect_writer)
+        finally:
+            await connection.close()
+        self._writer = GroupCommitWriter(self._writer_connection, self._retry_delays, marks=marks)
         self._writer.start()
         for _ in range(self._reader_count):
             reader = await self._connect()
@@ -158,14 +161,29 @@ class SqliteSessionStore:
             raise
         return connection
 
+    def _connect_writer(self) -> sqlite3.Connection:
+        """The writer's own connection, used only from the writer thread (one batch at a time)."""
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            for pragma in self._pragmas():
+                connection.execute(pragma)
+            track_touched(connection)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    def _pragmas(self) -> tuple[str, ...]:
+        return (
+            f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+        )
+
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
-            for pragma in (
-                f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}",
-                "PRAGMA synchronous=FULL",
-                "PRAGMA foreign_keys=ON",
-            ):
+            for pragma in self._pragmas():
                 await connection.execute(pragma)
         except BaseException:
             await connection.close()
@@ -176,9 +194,10 @@ class SqliteSessionStore:
         """Commits pending writes, then closes every connection."""
         if self._writer is not None:
             await self._writer.close()
-        for connection in [self._writer_connection, *self._all_readers]:
-            if connection is not None:
-                await connection.close()
+        for reader in self._all_readers:
+            await reader.close()
+        if self._writer_connection is not None:
+            await asyncio.to_thread(self._writer_connection.close)
         self._writer_connection, self._all_readers = None, []
 
     @asynccontextmanager
@@ -203,7 +222,7 @@ class SqliteSessionStore:
 
     async def _write(
         self,
-        operation: Callable[[aiosqlite.Connection], Any],
+        operation: Callable[[sqlite3.Connection], Any],
         request_id: str = "",
         request_fingerprint: str = "",
     ) -> Any:
@@ -230,9 +249,9 @@ class SqliteSessionStore:
         request = fingerprint("create", app_name, user_id, session_id, metadata, without_temp(state or {}))
         new_id = session_id or secrets.token_urlsafe(18)
 
-        async def insert(connection: aiosqlite.Connection) -> Session:
+        def insert(connection: sqlite3.Connection) -> Session:
             try:
-                cursor = await connection.execute(
+                cursor = connection.execute(
                     "INSERT INTO sessions (app_name, user_id, session_id, status, metadata, create_time, "
                     "update_time) VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?)",
                     (app_name, user_id, new_id, json.dumps(dict(metadata)), to_micros(now), to_micros(now)),
@@ -243,8 +262,8 @@ class SqliteSessionStore:
                     "choose another id or leave it empty"
                 ) from None
             sid = int(cursor.lastrowid or 0)
-            await _apply_state(connection, sid, app_name, user_id, scoped)
-            _, created = await resolve(connection, SessionKey(new_id, app_name, user_id), with_state=True)
+            _apply_state(connection, sid, app_name, user_id, scoped)
+            _, created = resolve_sync(connection, SessionKey(new_id, app_name, user_id), with_state=True)
             return created
 
         return await self._write(insert, request_id, request)  # type: ignore[no-any-return]
@@ -385,8 +404,8 @@ class SqliteSessionStore:
         request = fingerprint("append_event", str(session_id), body, expected_revision)
         now = to_micros(self._clock())
 
-        async def append(connection: aiosqlite.Connection) -> AppendedEvent:
-            sid, session = await resolve(connection, session_id)
+        def append(connection: sqlite3.Connection) -> AppendedEvent:
+            sid, session = resolve_sync(connection, session_id)
             require_active(session)
             if expected_revision and expected_revision != session.revision:
                 raise EtagMismatchError(
@@ -396,12 +415,12 @@ class SqliteSessionStore:
             if event.partial:
                 return AppendedEvent(event, session.revision)
             seq, revision = session.event_count + 1, session.revision + 1
-            await connection.execute(
+            connection.execute(
                 "INSERT INTO events (sid, seq, timestamp, body) VALUES (?, ?, ?, ?)",
                 (sid, seq, stored.timestamp, body),
             )
-            await _apply_state(connection, sid, session.app_name, session.user_id, scoped)
-            await connection.execute(
+            _apply_state(connection, sid, session.app_name, session.user_id, scoped)
+            connection.execute(
                 "UPDATE sessions SET event_count = ?, revision = ?, update_time = ? WHERE sid = ?",
                 (seq, revision, now, sid),
             )
@@ -416,15 +435,15 @@ class SqliteSessionStore:
         now = self._clock()
         request = fingerprint("append_history", str(session_id), role.value, content, agent_name)
 
-        async def append(connection: aiosqlite.Connection) -> HistoryEntry:
-            sid, session = await resolve(connection, session_id)
+        def append(connection: sqlite3.Connection) -> HistoryEntry:
+            sid, session = resolve_sync(connection, session_id)
             require_active(session)
             seq = session.history_count + 1
-            await connection.execute(
+            connection.execute(
                 "UPDATE sessions SET history_count = ?, update_time = ? WHERE sid = ?",
                 (seq, to_micros(now), sid),
             )
-            await connection.execute(
+            connection.execute(
                 "INSERT INTO history (sid, seq, role, content, agent_name, create_time) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (sid, seq, role.value, content, agent_name, to_micros(now)),
@@ -440,8 +459,8 @@ class SqliteSessionStore:
         now = self._clock()
         request = fingerprint("record_invocation", str(session_id), vars(invocation))
 
-        async def record(connection: aiosqlite.Connection) -> Invocation:
-            sid, session = await resolve(connection, session_id)
+        def record(connection: sqlite3.Connection) -> Invocation:
+            sid, session = resolve_sync(connection, session_id)
             require_active(session)
             seq = session.invocation_count + 1
             assignments = "invocation_count = ?, update_time = ?"
@@ -449,11 +468,11 @@ class SqliteSessionStore:
             if invocation.success:
                 assignments += ", last_agent_called = ?, last_query = ?, last_response = ?"
                 values += [invocation.agent_name, invocation.query, invocation.response]
-            await connection.execute(
+            connection.execute(
                 f"UPDATE sessions SET {assignments} WHERE sid = ?",  # noqa: S608 - fixed fragments
                 (*values, sid),
             )
-            await connection.execute(
+            connection.execute(
                 "INSERT INTO invocations (sid, seq, agent_name, query, response, success, duration_ms, "
                 "error, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -478,9 +497,9 @@ class SqliteSessionStore:
         """Sets the session's last agent, query and response (the context of its next turn)."""
         now = self._clock()
 
-        async def update(connection: aiosqlite.Connection) -> None:
-            sid, _ = await resolve(connection, session_id)
-            await connection.execute(
+        def update(connection: sqlite3.Connection) -> None:
+            sid, _ = resolve_sync(connection, session_id)
+            connection.execute(
                 "UPDATE sessions SET last_agent_called = ?, last_query = ?, last_response = ?, "
                 "update_time = ? WHERE sid = ?",
                 (agent_name, query, response, to_micros(now), sid),
@@ -494,12 +513,12 @@ class SqliteSessionStore:
         """Moves an ACTIVE session to `status`; raises InvalidStateError for any other transition."""
         now = self._clock()
 
-        async def update(connection: aiosqlite.Connection) -> Session:
-            sid, current = await resolve(connection, session_id)
+        def update(connection: sqlite3.Connection) -> Session:
+            sid, current = resolve_sync(connection, session_id)
             if current.status is status:
                 return current
             require_active(current)
-            await connection.execute(
+            connection.execute(
                 "UPDATE sessions SET status = ?, update_time = ? WHERE sid = ?",
                 (status.value, to_micros(now), sid),
             )
@@ -511,9 +530,9 @@ class SqliteSessionStore:
     async def delete_session(self, session_id: SessionRef, *, request_id: str = "") -> None:
         """Deletes the session with its events, state, history and invocations; raises NotFoundError."""
 
-        async def delete(connection: aiosqlite.Connection) -> None:
-            sid, _ = await resolve(connection, session_id)
-            await connection.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
+        def delete(connection: sqlite3.Connection) -> None:
+            sid, _ = resolve_sync(connection, session_id)
+            connection.execute("DELETE FROM sessions WHERE sid = ?", (sid,))
 
         await self._write(delete, request_id, fingerprint("delete", str(session_id)))
 
@@ -536,13 +555,13 @@ class SqliteSessionStore:
         cutoff = to_micros(updated_before)
         request_cutoff = to_micros(self._clock() - REQUEST_ID_RETENTION)
 
-        async def purge_batch(connection: aiosqlite.Connection) -> int:
-            cursor = await connection.execute(
+        def purge_batch(connection: sqlite3.Connection) -> int:
+            cursor = connection.execute(
                 "DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions "
                 "WHERE status IN ('COMPLETED', 'ABANDONED') AND update_time < ? LIMIT ?)",
                 (cutoff, PURGE_BATCH),
             )
-            await connection.execute(
+            connection.execute(
                 "DELETE FROM request_log WHERE request_id IN (SELECT request_id FROM request_log "
                 "WHERE create_time < ? LIMIT ?)",
                 (request_cutoff, PURGE_BATCH),
@@ -563,8 +582,8 @@ async def _quick_check_or_raise(path: Path, error: BaseException) -> bool:
     return await passes_quick_check(path)
 
 
-async def _apply_state(
-    connection: aiosqlite.Connection, sid: int, app_name: str, user_id: str, scoped: ScopedDelta
+def _apply_state(
+    connection: sqlite3.Connection, sid: int, app_name: str, user_id: str, scoped: ScopedDelta
 ) -> None:
     """Applies a state delta to the session's, the user's and the app's state rows."""
     targets = (
@@ -576,12 +595,10 @@ async def _apply_state(
     for delta, table, where, keys, columns, placeholders in targets:
         if not delta:
             continue
-        rows = list(
-            await connection.execute_fetchall(f"SELECT state FROM {table} WHERE {where}", keys)  # noqa: S608
-        )
+        rows = connection.execute(f"SELECT state FROM {table} WHERE {where}", keys).fetchall()  # noqa: S608
         state = json.loads(rows[0][0]) if rows else {}
         state.update(delta)
-        await connection.execute(
+        connection.execute(
             f"INSERT OR REPLACE INTO {table} {columns} VALUES ({placeholders})",  # noqa: S608
             (*keys, json.dumps(state, ensure_ascii=False)),
         )

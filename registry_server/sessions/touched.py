@@ -3,7 +3,7 @@ temporary trigger on the writer connection (neither touches the database file)."
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
 
 from registry_server.sessions.high_water import Marks
 
@@ -18,16 +18,14 @@ END;
 """
 
 
-async def track_touched(connection: aiosqlite.Connection) -> None:
+def track_touched(connection: sqlite3.Connection) -> None:
     """Installs the temporary table and trigger on the writer connection."""
-    await connection.executescript(TRACK_TOUCHED_SQL)
+    connection.executescript(TRACK_TOUCHED_SQL)
 
 
-async def take_touched(connection: aiosqlite.Connection) -> list[tuple[int, Marks]]:
+def take_touched(connection: sqlite3.Connection) -> list[tuple[int, Marks]]:
     """The sessions changed so far in the open transaction, with their counters; empties the table."""
-    rows = list(
-        await connection.execute_fetchall("SELECT sid, events, history, invocations, revision FROM touched")
-    )
+    rows = connection.execute("SELECT sid, events, history, invocations, revision FROM touched").fetchall()
     if rows:
-        await connection.execute("DELETE FROM touched")
+        connection.execute("DELETE FROM touched")
     return [(int(row[0]), Marks(int(row[1]), int(row[2]), int(row[3]), int(row[4]))) for row in rows]
