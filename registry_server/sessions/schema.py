@@ -115,7 +115,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX sessions_by_update ON sessions (update_time, session_id);
     CREATE INDEX sessions_by_status_update ON sessions (status, update_time);
     CREATE INDEX invocations_by_time ON invocations (create_time);
-    CREATE INDEX invocations_by_agent ON invocations (agent_name, duration_ms);
+    CREATE INDEX invocations_by_agent ON invocations (agent_name, duration_ms, success, create_time, sid);
     CREATE TABLE events (
         sid INTEGER NOT NULL REFERENCES sessions (sid) ON DELETE CASCADE,
         seq INTEGER NOT NULL,

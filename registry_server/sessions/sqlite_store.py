@@ -68,7 +68,12 @@ from registry_server.sessions.sqlite_rows import (
     session_from_row,
     to_micros,
 )
-from registry_server.sessions.stats_sql import agent_stats_query, stats_from_rows
+from registry_server.sessions.stats_sql import (
+    QUANTILES,
+    agent_stats_query,
+    nearest_rank_offset,
+    stats_from_rows,
+)
 from registry_server.sessions.touched import track_touched
 
 log = logging.getLogger(__name__)
@@ -540,14 +545,26 @@ class SqliteSessionStore:
         self, user_id: str, start: datetime | None, end: datetime | None
     ) -> list[AgentStats]:
         """Per-agent statistics of the invocations recorded in [start, end), computed by SQLite."""
-        sql, parameters = agent_stats_query(
+        query = agent_stats_query(
             user_id, to_micros(start) if start else None, to_micros(end) if end else None
         )
 
-        async def query(connection: aiosqlite.Connection) -> list[Any]:
-            return list(await connection.execute_fetchall(sql, parameters))
+        async def read(connection: aiosqlite.Connection) -> list[Any]:
+            rows = []
+            for name, total, successes in await connection.execute_fetchall(
+                query.counts_sql, query.parameters
+            ):
+                percentiles = []
+                for quantile in QUANTILES:
+                    found = await connection.execute_fetchall(
+                        query.percentile_sql,
+                        (name, *query.parameters, nearest_rank_offset(quantile, int(total))),
+                    )
+                    percentiles.append(next(iter(found))[0])
+                rows.append((name, total, successes, *percentiles))
+            return rows
 
-        return stats_from_rows(await self._read(query, "session stats"))
+        return stats_from_rows(await self._read(read, "session stats"))
 
     async def purge_expired(self, updated_before: datetime) -> int:
         """Deletes closed sessions last updated before `updated_before` (and request ids past their

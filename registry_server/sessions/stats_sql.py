@@ -1,36 +1,29 @@
-"""GetSessionStats in SQL: counts and nearest-rank percentiles per agent, so no row reaches Python."""
+"""GetSessionStats in SQL: per-agent counts, then each nearest-rank percentile read at its offset along the
+(agent_name, duration_ms, ...) index, so no invocation row reaches Python and nothing is sorted."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from registry_server.domain.session import AgentStats
 
-# ceil(q * n) in integer arithmetic: the nearest rank of quantile q among n sorted durations.
-_STATS_SQL = """
-WITH picked AS (
-    SELECT i.agent_name, i.success, i.duration_ms FROM invocations i {join} {where}
-), ranked AS (
-    SELECT agent_name, duration_ms,
-        ROW_NUMBER() OVER (PARTITION BY agent_name ORDER BY duration_ms) AS rank,
-        COUNT(*) OVER (PARTITION BY agent_name) AS total,
-        SUM(success) OVER (PARTITION BY agent_name) AS successes
-    FROM picked
-)
-SELECT agent_name, total, successes,
-    MAX(CASE WHEN rank = MAX(1, (total * 50 + 99) / 100) THEN duration_ms END) AS p50,
-    MAX(CASE WHEN rank = MAX(1, (total * 95 + 99) / 100) THEN duration_ms END) AS p95
-FROM ranked
-GROUP BY agent_name
-ORDER BY total DESC, agent_name
-"""
+QUANTILES = (0.50, 0.95)
 
 
-def agent_stats_query(
-    user_id: str, start_micros: int | None, end_micros: int | None
-) -> tuple[str, list[Any]]:
-    """The statistics query and its parameters for one user (or everyone) over [start, end)."""
+@dataclass(frozen=True)
+class StatsQuery:
+    """The SQL of the counts and of one percentile, with the filters' parameters."""
+
+    counts_sql: str
+    percentile_sql: str
+    parameters: list[Any]
+
+
+def agent_stats_query(user_id: str, start_micros: int | None, end_micros: int | None) -> StatsQuery:
+    """The statistics queries for one user (or everyone) over [start, end)."""
     conditions: list[str] = []
     parameters: list[Any] = []
     join = ""
@@ -44,13 +37,28 @@ def agent_stats_query(
     if end_micros is not None:
         conditions.append("i.create_time < ?")
         parameters.append(end_micros)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    return _STATS_SQL.format(join=join, where=where), parameters
+    where = " AND ".join(conditions) or "1"
+    return StatsQuery(
+        counts_sql=(
+            f"SELECT i.agent_name, count(*), sum(i.success) FROM invocations i {join} "  # noqa: S608
+            f"WHERE {where} GROUP BY i.agent_name"
+        ),
+        percentile_sql=(
+            f"SELECT i.duration_ms FROM invocations i INDEXED BY invocations_by_agent {join} "  # noqa: S608
+            f"WHERE i.agent_name = ? AND {where} ORDER BY i.duration_ms LIMIT 1 OFFSET ?"
+        ),
+        parameters=parameters,
+    )
+
+
+def nearest_rank_offset(quantile: float, count: int) -> int:
+    """The 0-based offset of the nearest-rank quantile among `count` sorted values."""
+    return max(0, math.ceil(quantile * count) - 1)
 
 
 def stats_from_rows(rows: Sequence[Sequence[Any]]) -> list[AgentStats]:
-    """One AgentStats per row of the statistics query."""
-    return [
+    """One AgentStats per (agent, count, successes, p50, p95) row, most invoked first."""
+    stats = [
         AgentStats(
             agent_name=str(name),
             invocations=int(total),
@@ -61,3 +69,4 @@ def stats_from_rows(rows: Sequence[Sequence[Any]]) -> list[AgentStats]:
         )
         for name, total, successes, p50, p95 in rows
     ]
+    return sorted(stats, key=lambda s: (-s.invocations, s.agent_name))
