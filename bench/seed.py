@@ -85,20 +85,21 @@ def write_sessions(
         connection.execute("BEGIN")
         base = 1_700_000_000_000_000
         connection.executemany(
-            "INSERT INTO sessions (session_id, user_id, status, metadata, create_time, update_time) "
-            "VALUES (?, ?, 'ACTIVE', '{}', ?, ?)",
+            "INSERT INTO sessions (app_name, session_id, user_id, status, metadata, create_time, "
+            "update_time) VALUES ('default', ?, ?, 'ACTIVE', '{}', ?, ?)",
             ((sid, f"user{n % 100}", base + n * 1000, base + n * 1000) for n, sid in enumerate(ids)),
         )
         for session_id, count in (history_per_session or {}).items():
-            connection.executemany(
-                "INSERT INTO history (session_id, seq, role, content, agent_name, create_time) "
-                "VALUES (?, ?, 'USER', ?, '', ?)",
-                ((session_id, seq, _message(seq), base + seq) for seq in range(1, count + 1)),
-            )
-            connection.execute(
-                "INSERT OR REPLACE INTO sessions (session_id, user_id, status, metadata, create_time, "
-                "update_time, history_count) VALUES (?, 'bench', 'ACTIVE', '{}', ?, ?, ?)",
+            connection.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,))
+            cursor = connection.execute(
+                "INSERT INTO sessions (app_name, session_id, user_id, status, metadata, create_time, "
+                "update_time, history_count) VALUES ('default', ?, 'bench', 'ACTIVE', '{}', ?, ?, ?)",
                 (session_id, base, base, count),
+            )
+            connection.executemany(
+                "INSERT INTO history (sid, seq, role, content, agent_name, create_time) "
+                "VALUES (?, ?, 'USER', ?, '', ?)",
+                ((cursor.lastrowid, seq, _message(seq), base + seq) for seq in range(1, count + 1)),
             )
         connection.execute("COMMIT")
     finally:

@@ -59,6 +59,7 @@ class ServerConfig:
     keepalive_timeout_s: float = 20.0
     min_client_ping_interval_s: float = 10.0
     trace_exporter: str | None = None
+    max_event_bytes: int = 2 * 1024 * 1024
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -237,6 +238,9 @@ FLAGS = (
         "min_client_ping_interval_s",
         float,
         "clients pinging more often than this are disconnected (GOAWAY too_many_pings)",
+    ),
+    Flag(
+        "--max-event-bytes", "max_event_bytes", int, "largest session event accepted (AppendEvent), in bytes"
     ),
 )
 

@@ -41,8 +41,9 @@ from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
 from registry_server.routing.vector_cache import VECTOR_CACHE_FILE_NAME, VectorCache
+from registry_server.sessions.open_store import open_session_store
 from registry_server.sessions.retention import RetentionTask
-from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
+from registry_server.sessions.store import SessionStore
 from registry_server.tracing import RpcTracer
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class RegistryServer:
     health: health_aio.HealthServicer
     registry: AgentRegistry
     router: Router
-    sessions: SqliteSessionStore
+    sessions: SessionStore
     retention: RetentionTask
     data_dir_lock: DataDirLock
     port: int
@@ -111,9 +112,9 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         await registry.load()
         leases = LeaseKeeper(registry, lease_store_for(store))
         await leases.start()
-        sessions = await SqliteSessionStore(
-            config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
-        ).open()
+        sessions = await open_session_store(
+            config.database_url, config.data_dir, sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms
+        )
     except BaseException:
         data_dir_lock.release()
         raise
@@ -139,7 +140,13 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(sessions, max_content_bytes=config.max_content_bytes, retention=retention), server
+        SessionServicer(
+            sessions,
+            max_content_bytes=config.max_content_bytes,
+            retention=retention,
+            max_event_bytes=config.max_event_bytes,
+        ),
+        server,
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

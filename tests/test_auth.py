@@ -32,6 +32,7 @@ from agent_registry_client import (
     StatusCode,
     Unauthenticated,
 )
+from agent_registry_client.session_models import SessionEvent
 from agentregistry.v1 import registry_service_pb2
 from registry_server.auth.tokens import AuthConfigError, load_auth_config
 from registry_server.config import ServerConfig
@@ -178,6 +179,12 @@ async def test_users_see_only_their_own_sessions(clients: dict[str, tuple]) -> N
     ), "another user's session looks exactly like a missing one"
     with pytest.raises(NotFound):
         await bob_sessions.export_session(done.session_id)
+    with pytest.raises(PermissionDenied):  # end users read sessions; services write them
+        await bob_sessions.append_event(
+            done.session_id, SessionEvent(event_id="x", author="bob", timestamp=1.0)
+        )
+    with pytest.raises(PermissionDenied):
+        await bob_sessions.get_user_state("alice")
     with pytest.raises(NotFound):
         async for _ in bob_router.route_and_invoke("show me the details", session_id=done.session_id):
             pass

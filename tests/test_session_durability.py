@@ -215,7 +215,7 @@ async def test_schema_is_versioned_in_wal_mode_and_refuses_a_newer_one(tmp_path:
         indexes = {
             row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
         }
-        assert {"sessions_by_user_time", "sessions_by_status_update"} <= indexes
+        assert {"sessions_by_user_create", "sessions_by_user_update", "sessions_by_status_update"} <= indexes
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(SchemaTooNewError, match="upgrade the server"):
         await SqliteSessionStore(path).open()

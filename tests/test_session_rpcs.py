@@ -9,6 +9,8 @@ import grpc
 import pytest
 
 from agent_registry_client import (
+    AlreadyExists,
+    Conflict,
     FailedPrecondition,
     InvalidArgument,
     Invocation,
@@ -17,6 +19,7 @@ from agent_registry_client import (
     SessionClient,
     SessionStatus,
 )
+from agent_registry_client.session_models import SessionEvent
 from agentregistry.v1 import session_pb2, session_service_pb2
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
@@ -91,7 +94,7 @@ async def test_text_round_trips_byte_for_byte(sessions: SessionClient, text: str
     session = await sessions.create_session("alice", {"note": text})
     await sessions.append_history(session.session_id, Role.USER, text)
     await sessions.record_invocation(
-        session.session_id, Invocation("tickets_agent", text, text, False, 0, text)
+        session.session_id, Invocation("tickets_agent", text, text, True, 0, text)
     )
     stored = await sessions.get_session(session.session_id)
     assert stored.history[0].content.encode() == text.encode()
@@ -281,3 +284,112 @@ async def test_wire_names_for_grpcurl_users(server: RegistryServer) -> None:
             )
         )
         assert entry.entry.seq == 1 and entry.entry.role == session_pb2.ROLE_USER
+
+
+async def test_large_entries_page_by_bytes_within_the_message_limit(sessions: SessionClient) -> None:
+    session = await sessions.create_session("alice")
+    for index in range(17):  # 17 entries of 256 KiB: more than one 4 MiB response could carry
+        await sessions.append_history(session.session_id, Role.USER, f"{index:02d}" + "x" * (256 * 1024 - 2))
+    first = await sessions.get_session_page(session.session_id)
+    assert 0 < len(first.session.history) < 17 and first.next_history_page_token
+    stored = await sessions.get_session(session.session_id)
+    assert [entry.content[:2] for entry in stored.history] == [f"{index:02d}" for index in range(17)]
+
+
+async def test_export_of_large_entries_comes_in_pages_and_reassembles(sessions: SessionClient) -> None:
+    session = await sessions.create_session("alice")
+    for index in range(17):
+        await sessions.append_history(session.session_id, Role.USER, f"{index:02d}" + "x" * (256 * 1024 - 2))
+    first = await sessions.stub.ExportSession(
+        session_service_pb2.ExportSessionRequest(session_id=session.session_id)
+    )
+    assert first.ByteSize() < 4 * 1024 * 1024 and first.next_page_token
+    exported = await sessions.export_session(session.session_id)
+    assert [entry["content"][:2] for entry in exported["history"]] == [f"{index:02d}" for index in range(17)]
+    assert exported["session"]["session_id"] == session.session_id and exported["events"] == []
+
+
+def _append_raw(sessions: SessionClient, **fields: object) -> Awaitable[object]:
+    """AppendEvent through the raw stub, so the request can carry what the typed client would not send."""
+    request = session_service_pb2.AppendEventRequest(session_id="s", app_name="a", user_id="alice")
+    event = session_pb2.Event(author="agent", timestamp=1.0)
+    for name, value in fields.items():
+        if name.startswith("event."):
+            target = event.actions if name.startswith("event.actions.") else event
+            setattr(target, name.rsplit(".", 1)[1], value)
+        else:
+            setattr(request, name, value)
+    request.event.CopyFrom(event)
+    return sessions._call(sessions.stub.AppendEvent, request)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda s: s.create_session("alice", app_name="bad app!"), "app_name"),
+        (lambda s: s.create_session("alice", app_name="a" * 129), "app_name"),
+        (lambda s: s.create_session("alice", session_id="has space"), "session_id"),
+        (lambda s: s.create_session("alice", request_id="not valid!"), "request_id"),
+        (
+            lambda s: s._call(
+                s.stub.CreateSession,
+                session_service_pb2.CreateSessionRequest(user_id="alice", state_json="[1, 2]"),
+            ),
+            "state_json",
+        ),
+        (
+            lambda s: s._call(
+                s.stub.CreateSession,
+                session_service_pb2.CreateSessionRequest(user_id="alice", state_json='{"x": NaN}'),
+            ),
+            "state_json",
+        ),
+        (lambda s: _append_raw(s, **{"event.content_json": "{not json"}), "event.content_json"),
+        (lambda s: _append_raw(s, **{"event.content_json": "[" * 5000 + "]" * 5000}), "event.content_json"),
+        (
+            lambda s: _append_raw(s, **{"event.actions.state_delta_json": '"text"'}),
+            "event.actions.state_delta_json",
+        ),
+        (lambda s: _append_raw(s, **{"event.extra_json": "7"}), "event.extra_json"),
+        (lambda s: _append_raw(s, **{"event.timestamp": float("nan")}), "event.timestamp"),
+        (lambda s: _append_raw(s, **{"event.author": "bad\nauthor"}), "event.author"),
+        (
+            lambda s: _append_raw(s, **{"event.content_json": '{"t": "' + "x" * (2 * 1024 * 1024) + '"}'}),
+            "event",
+        ),
+        (lambda s: _append_raw(s, expected_revision=-1), "expected_revision"),
+        (lambda s: _append_raw(s, request_id="x" * 65), "request_id"),
+        (lambda s: s.get_session_page("s", num_recent_events=-1), "num_recent_events"),
+        (lambda s: s.get_session_page("s", after_timestamp=float("inf")), "after_timestamp"),
+        (lambda s: s.get_session_page("s", event_page_token="forged"), "event_page_token"),
+        (lambda s: s.get_user_state("alice", app_name="no spaces allowed"), "app_name"),
+        (
+            lambda s: s._call(
+                s.stub.ExportSession,
+                session_service_pb2.ExportSessionRequest(session_id="s", page_token="forged"),
+            ),
+            "page_token",
+        ),
+    ],
+)
+async def test_bad_event_and_state_requests_name_the_field(
+    sessions: SessionClient, call: Call, field: str
+) -> None:
+    await sessions.create_session("alice", app_name="a", session_id="s", state={"kept": True})
+    with pytest.raises(InvalidArgument) as raised:
+        await call(sessions)
+    assert field in {v.field for v in raised.value.field_violations}
+    stored = await sessions.get_session_events("s", app_name="a", user_id="alice")
+    assert (stored.event_count, stored.revision, stored.state) == (0, 1, {"kept": True})
+
+
+async def test_a_stale_revision_is_aborted_and_a_duplicate_id_already_exists(sessions: SessionClient) -> None:
+    await sessions.create_session("alice", app_name="a", session_id="s")
+    event = SessionEvent(author="agent", timestamp=1.0, state_delta={"n": 1})
+    first = await sessions.append_event("s", event, app_name="a", user_id="alice", expected_revision=1)
+    with pytest.raises(Conflict):
+        await sessions.append_event("s", event, app_name="a", user_id="alice", expected_revision=1)
+    with pytest.raises(AlreadyExists):
+        await sessions.create_session("alice", app_name="a", session_id="s")
+    stored = await sessions.get_session_events("s", app_name="a", user_id="alice")
+    assert stored.revision == first.revision == 2 and len(stored.events) == 1

@@ -44,7 +44,7 @@ async def store(opener: Opener, tmp_path: Path, clock: FakeClock) -> AsyncIterat
 
 async def test_create_and_get(store: SessionStore) -> None:
     created = await store.create_session("alice", {"channel": "web"})
-    fetched = await store.get_session(created.session_id)
+    fetched = await store.get_session(created.session_id, with_state=True)
     assert fetched == created
     assert fetched.status is SessionStatus.ACTIVE and fetched.metadata == {"channel": "web"}
     assert fetched.history_count == fetched.invocation_count == 0
@@ -85,7 +85,7 @@ async def test_concurrent_appends_never_lose_or_reorder(store: SessionStore) -> 
         assert {e.seq: e.content for e in stored} == expected
 
 
-async def test_invocations_update_the_last_agent_context(store: SessionStore) -> None:
+async def test_only_successful_invocations_update_the_last_agent_context(store: SessionStore) -> None:
     session = await store.create_session("alice", {})
     first = await store.record_invocation(
         session.session_id, NewInvocation("tickets_agent", "show my tickets", "3 tickets", True, 245)
@@ -95,10 +95,11 @@ async def test_invocations_update_the_last_agent_context(store: SessionStore) ->
     )
     assert (first.seq, second.seq) == (1, 2)
     current = await store.get_session(session.session_id)
+    # The failed call must not earn oxygen_agent the next turn's context boost.
     assert (current.last_agent_called, current.last_query, current.last_response) == (
-        "oxygen_agent",
-        "and courses?",
-        "",
+        "tickets_agent",
+        "show my tickets",
+        "3 tickets",
     )
     assert current.invocation_count == 2
     stored = await store.list_invocations(session.session_id, 0, 10)
@@ -183,7 +184,7 @@ async def test_text_is_stored_byte_for_byte(store: SessionStore, text: str) -> N
     session = await store.create_session(text[:128], {"note": text})
     await store.append_history(session.session_id, Role.USER, text, "")
     await store.record_invocation(
-        session.session_id, NewInvocation("tickets_agent", text, text, False, 1, text)
+        session.session_id, NewInvocation("tickets_agent", text, text, True, 1, text)
     )
     fetched = await store.get_session(session.session_id)
     assert fetched.user_id == text[:128] and fetched.metadata == {"note": text}

@@ -20,6 +20,7 @@ from registry_server.domain.routing import AgentResult, RoutingDecision, Session
 from registry_server.routing.evaluation import evaluate
 from registry_server.routing.router import Router
 from registry_server.routing.turns import TurnRunner
+from registry_server.sessions.event_validation import validate_request_id
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import validate_session_id, validate_user_id
 
@@ -60,7 +61,10 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     ) -> AsyncIterator[pb.RouteAndInvokeResponse]:
         if request.user_id:
             validate_user_id(request.user_id)
-        events = self._turns.run(request.query, request.session_id, acting_user(request.user_id))
+        validate_request_id(request.request_id)
+        events = self._turns.run(
+            request.query, request.session_id, acting_user(request.user_id), request_id=request.request_id
+        )
         try:
             async for event in events:
                 if isinstance(event, RoutingDecision):

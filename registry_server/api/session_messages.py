@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
@@ -10,6 +12,9 @@ from google.protobuf.message import Message
 from agentregistry.v1 import session_pb2
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import (
+    Event,
+    EventActions,
+    EventRecord,
     HistoryEntry,
     Invocation,
     NewInvocation,
@@ -17,6 +22,7 @@ from registry_server.domain.session import (
     Session,
     SessionStatus,
 )
+from registry_server.sessions.event_validation import parse_json_object
 
 _STATUS_TO_PROTO = {
     SessionStatus.ACTIVE: session_pb2.SESSION_STATUS_ACTIVE,
@@ -45,7 +51,8 @@ def optional_time(request: Message, field: str) -> datetime | None:
     if not request.HasField(field):
         return None
     try:
-        return getattr(request, field).ToDatetime(tzinfo=UTC)
+        moment: datetime = getattr(request, field).ToDatetime(tzinfo=UTC)
+        return moment
     except (ValueError, OverflowError):
         raise ValidationError.single(
             field, "is not a valid time (years 1 to 9999, nanos 0 to 999,999,999)"
@@ -66,6 +73,10 @@ def session_to_proto(session: Session) -> session_pb2.Session:
         last_response=session.last_response,
         history_count=session.history_count,
         invocation_count=session.invocation_count,
+        app_name=session.app_name,
+        state_json=state_json(session.state),
+        revision=session.revision,
+        event_count=session.event_count,
     )
 
 
@@ -123,3 +134,82 @@ def status_from_proto(status: int) -> SessionStatus:
 def status_filter_from_proto(status: int) -> SessionStatus | None:
     """A status filter: SESSION_STATUS_UNSPECIFIED means any status."""
     return None if status == session_pb2.SESSION_STATUS_UNSPECIFIED else status_from_proto(status)
+
+
+def _json(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def state_json(state: dict[str, Any] | None) -> str:
+    """The JSON text of a state, or "" when it was not read."""
+    return "" if state is None else _json(state)
+
+
+def event_to_proto(event: Event) -> session_pb2.Event:
+    """The Event message of a stored (or partial) event."""
+    actions = event.actions
+    return session_pb2.Event(
+        id=event.event_id,
+        invocation_id=event.invocation_id,
+        author=event.author,
+        timestamp=event.timestamp,
+        content_json=_json(event.content),
+        partial=event.partial,
+        turn_complete=event.turn_complete,
+        actions=session_pb2.EventActions(
+            state_delta_json=_json(actions.state_delta) if actions.state_delta else "",
+            artifact_delta=actions.artifact_delta,
+            transfer_to_agent=actions.transfer_to_agent,
+            escalate=actions.escalate,
+            skip_summarization=actions.skip_summarization,
+            extra_json=_json(actions.extra) if actions.extra else "",
+        ),
+        extra_json=_json(event.extra) if event.extra else "",
+        seq=event.seq,
+    )
+
+
+def record_to_proto(record: EventRecord) -> session_pb2.Event:
+    """The Event message of a stored event, from the JSON text it was stored with."""
+    return session_pb2.Event(
+        id=record.event_id,
+        invocation_id=record.invocation_id,
+        author=record.author,
+        timestamp=record.timestamp,
+        content_json=record.content_json,
+        turn_complete=record.turn_complete,
+        actions=session_pb2.EventActions(
+            state_delta_json="" if record.state_delta_json == "{}" else record.state_delta_json,
+            artifact_delta=record.artifact_delta,
+            transfer_to_agent=record.transfer_to_agent,
+            escalate=record.escalate,
+            skip_summarization=record.skip_summarization,
+            extra_json=record.actions_extra_json,
+        ),
+        extra_json=record.extra_json,
+        seq=record.seq,
+    )
+
+
+def event_from_proto(message: session_pb2.Event) -> Event:
+    """The domain event of a request; raises ValidationError for fields that are not JSON objects."""
+    actions = message.actions
+    content = parse_json_object(message.content_json, "event.content_json") if message.content_json else None
+    return Event(
+        event_id=message.id,
+        invocation_id=message.invocation_id,
+        author=message.author,
+        timestamp=message.timestamp,
+        content=content,
+        partial=message.partial,
+        turn_complete=message.turn_complete,
+        actions=EventActions(
+            state_delta=parse_json_object(actions.state_delta_json, "event.actions.state_delta_json"),
+            artifact_delta=dict(actions.artifact_delta),
+            transfer_to_agent=actions.transfer_to_agent,
+            escalate=actions.escalate,
+            skip_summarization=actions.skip_summarization,
+            extra=parse_json_object(actions.extra_json, "event.actions.extra_json"),
+        ),
+        extra=parse_json_object(message.extra_json, "event.extra_json"),
+    )

@@ -3,52 +3,77 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from grpc import aio
 
 from agentregistry.v1 import session_service_pb2 as pb
 from agentregistry.v1 import session_service_pb2_grpc
+from registry_server.api.session_export import export_page
 from registry_server.api.session_messages import (
     entry_to_proto,
+    event_from_proto,
+    event_to_proto,
     invocation_from_proto,
     invocation_to_proto,
     optional_time,
+    record_to_proto,
     role_from_proto,
     session_to_proto,
     status_filter_from_proto,
     status_from_proto,
 )
+from registry_server.api.session_requests import (
+    create_arguments,
+    event_filter,
+    session_key,
+    session_order,
+    trim_to_bytes,
+)
 from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
-from registry_server.domain.session import HistoryEntry, Invocation, SessionFilter
+from registry_server.domain.session import DEFAULT_APP, SessionFilter
+from registry_server.sessions.event_validation import (
+    DEFAULT_MAX_EVENT_BYTES,
+    validate_app_name,
+    validate_event,
+    validate_request_id,
+)
+from registry_server.sessions.sqlite_store import PAGE_MAX_BYTES
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import (
     validate_history_entry,
     validate_invocation,
     validate_new_session,
-    validate_session_id,
     validate_time_range,
     validate_user_id,
 )
 
 SESSION_PAGE_DEFAULT = 1000
 SESSION_PAGE_MAX = 10_000
-EXPORT_PAGE = 5000
-
-Sequenced = TypeVar("Sequenced", HistoryEntry, Invocation)
+# One GetSession response carries three lists: events get half the byte budget, history and invocations
+# a quarter each, so the whole stays within the message limit.
+EVENT_BYTES = PAGE_MAX_BYTES // 2
+SEQ_LIST_BYTES = PAGE_MAX_BYTES // 4
 
 
 class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
     """The SessionService over one SessionStore."""
 
-    def __init__(self, store: SessionStore, *, max_content_bytes: int, retention: timedelta) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        max_content_bytes: int,
+        retention: timedelta,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
         self._store = store
         self._max_content_bytes = max_content_bytes
+        self._max_event_bytes = max_event_bytes
         self._retention = retention
 
     async def CreateSession(
@@ -56,105 +81,142 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
     ) -> pb.CreateSessionResponse:
         metadata = dict(request.metadata)
         validate_new_session(request.user_id, metadata)
-        session = await self._store.create_session(request.user_id, metadata)
+        arguments = create_arguments(request)
+        session = await self._store.create_session(request.user_id, metadata, **arguments)
         return pb.CreateSessionResponse(session=session_to_proto(session))
 
     async def GetSession(
         self, request: pb.GetSessionRequest, context: aio.ServicerContext
     ) -> pb.GetSessionResponse:
-        validate_session_id(request.session_id)
+        key = session_key(request)
         history_page = _seq_page(
             request.session_id, "history", request.history_page_size, request.history_page_token
         )
         invocation_page = _seq_page(
             request.session_id, "invocation", request.invocation_page_size, request.invocation_page_token
         )
-        session = check_visible(await self._store.get_session(request.session_id))
-        entries = await self._store.list_history(request.session_id, history_page[0], history_page[1])
+        filters = event_filter(request)
+        event_page = _seq_page(
+            request.session_id, "event", request.event_page_size, request.event_page_token, asdict(filters)
+        )
+        session, events = await self._store.read_session(
+            key, filters, event_page[0], event_page[1], EVENT_BYTES
+        )
+        check_visible(session)
+        entries = await self._store.list_history(key, history_page[0], history_page[1], SEQ_LIST_BYTES)
         invocations = await self._store.list_invocations(
-            request.session_id, invocation_page[0], invocation_page[1]
+            key, invocation_page[0], invocation_page[1], SEQ_LIST_BYTES
         )
         message = session_to_proto(session)
+        message.events.extend(record_to_proto(record) for record in events.events)
         message.history.extend(entry_to_proto(entry) for entry in entries)
         message.invocations.extend(invocation_to_proto(invocation) for invocation in invocations)
+        event_token = ""
+        if events.next_after_seq is not None:
+            event_token = encode_page_token(
+                events.next_after_seq, {"session": request.session_id, "list": "event", **asdict(filters)}
+            )
         return pb.GetSessionResponse(
             session=message,
-            next_history_page_token=_next_seq_token(request.session_id, "history", entries, history_page[1]),
-            next_invocation_page_token=_next_seq_token(
-                request.session_id, "invocation", invocations, invocation_page[1]
+            next_history_page_token=_next_seq_token(
+                request.session_id, "history", entries, session.history_count
             ),
+            next_invocation_page_token=_next_seq_token(
+                request.session_id, "invocation", invocations, session.invocation_count
+            ),
+            next_event_page_token=event_token,
         )
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: aio.ServicerContext
     ) -> pb.ListSessionsResponse:
         session_filter = _session_filter(request)
+        order = session_order(request.order_by)
         fingerprint = {key: str(value) for key, value in asdict(session_filter).items()}
+        fingerprint.update(order=order.value, state=str(request.include_state))
         page = parse_page_request(request.page_size, request.page_token, fingerprint)
         before = _session_cursor(page.cursor)
-        sessions = await self._store.list_sessions(session_filter, before, page.size + 1)
-        has_more = len(sessions) > page.size
-        sessions = sessions[: page.size]
+        sessions = await self._store.list_sessions(
+            session_filter, before, page.size + 1, order=order, with_state=request.include_state
+        )
+        messages, has_more = trim_to_bytes([session_to_proto(s) for s in sessions], page.size, PAGE_MAX_BYTES)
         token = ""
         if has_more:
-            last = sessions[-1]
-            token = encode_page_token([last.create_time.isoformat(), last.session_id], fingerprint)
-        return pb.ListSessionsResponse(
-            sessions=[session_to_proto(s) for s in sessions], next_page_token=token
-        )
+            last = sessions[len(messages) - 1]
+            moment = last.update_time if order.value == "update_time" else last.create_time
+            token = encode_page_token([moment.isoformat(), last.session_id], fingerprint)
+        return pb.ListSessionsResponse(sessions=messages, next_page_token=token)
 
     async def AppendHistory(
         self, request: pb.AppendHistoryRequest, context: aio.ServicerContext
     ) -> pb.AppendHistoryResponse:
-        validate_session_id(request.session_id)
+        key = session_key(request)
         role = role_from_proto(request.role)
         validate_history_entry(request.content, request.agent_name, self._max_content_bytes)
+        validate_request_id(request.request_id)
         entry = await self._store.append_history(
-            request.session_id, role, request.content, request.agent_name
+            key, role, request.content, request.agent_name, request_id=request.request_id
         )
         return pb.AppendHistoryResponse(entry=entry_to_proto(entry))
 
     async def RecordInvocation(
         self, request: pb.RecordInvocationRequest, context: aio.ServicerContext
     ) -> pb.RecordInvocationResponse:
-        validate_session_id(request.session_id)
+        key = session_key(request)
         invocation = invocation_from_proto(request.invocation)
         validate_invocation(invocation, self._max_content_bytes)
-        recorded = await self._store.record_invocation(request.session_id, invocation)
+        validate_request_id(request.request_id)
+        recorded = await self._store.record_invocation(key, invocation, request_id=request.request_id)
         return pb.RecordInvocationResponse(invocation=invocation_to_proto(recorded))
 
     async def UpdateSessionStatus(
         self, request: pb.UpdateSessionStatusRequest, context: aio.ServicerContext
     ) -> pb.UpdateSessionStatusResponse:
-        validate_session_id(request.session_id)
-        session = await self._store.update_status(request.session_id, status_from_proto(request.status))
+        key = session_key(request)
+        status = status_from_proto(request.status)
+        validate_request_id(request.request_id)
+        session = await self._store.update_status(key, status, request_id=request.request_id)
         return pb.UpdateSessionStatusResponse(session=session_to_proto(session))
 
     async def DeleteSession(
         self, request: pb.DeleteSessionRequest, context: aio.ServicerContext
     ) -> pb.DeleteSessionResponse:
-        validate_session_id(request.session_id)
-        await self._store.delete_session(request.session_id)
+        key = session_key(request)
+        validate_request_id(request.request_id)
+        await self._store.delete_session(key, request_id=request.request_id)
         return pb.DeleteSessionResponse()
+
+    async def AppendEvent(
+        self, request: pb.AppendEventRequest, context: aio.ServicerContext
+    ) -> pb.AppendEventResponse:
+        key = session_key(request)
+        validate_request_id(request.request_id)
+        if request.expected_revision < 0:
+            raise ValidationError.single("expected_revision", "must not be negative")
+        event = event_from_proto(request.event)
+        validate_event(event, request.event.ByteSize(), self._max_event_bytes)
+        appended = await self._store.append_event(
+            key, event, expected_revision=request.expected_revision, request_id=request.request_id
+        )
+        return pb.AppendEventResponse(event=event_to_proto(appended.event), revision=appended.revision)
+
+    async def GetUserState(
+        self, request: pb.GetUserStateRequest, context: aio.ServicerContext
+    ) -> pb.GetUserStateResponse:
+        app_name = request.app_name or DEFAULT_APP
+        validate_app_name(app_name)
+        validate_user_id(request.user_id)
+        user_id = acting_user(request.user_id)
+        state = await self._store.get_user_state(app_name, user_id)
+        return pb.GetUserStateResponse(state_json=json.dumps(state, ensure_ascii=False))
 
     async def ExportSession(
         self, request: pb.ExportSessionRequest, context: aio.ServicerContext
     ) -> pb.ExportSessionResponse:
-        validate_session_id(request.session_id)
-        session = check_visible(await self._store.get_session(request.session_id))
-        history = await _read_all(
-            lambda after: self._store.list_history(request.session_id, after, EXPORT_PAGE)
+        content, token = await export_page(self._store, session_key(request), request.page_token)
+        return pb.ExportSessionResponse(
+            content=content, content_type="application/json", next_page_token=token
         )
-        invocations = await _read_all(
-            lambda after: self._store.list_invocations(request.session_id, after, EXPORT_PAGE)
-        )
-        document = {
-            "session": _jsonable(asdict(session)),
-            "history": [_jsonable(asdict(entry)) for entry in history],
-            "invocations": [_jsonable(asdict(invocation)) for invocation in invocations],
-        }
-        content = json.dumps(document, indent=2, ensure_ascii=False)
-        return pb.ExportSessionResponse(content=content, content_type="application/json")
 
     async def GetSessionStats(
         self, request: pb.GetSessionStatsRequest, context: aio.ServicerContext
@@ -189,12 +251,14 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.PurgeExpiredSessionsResponse(purged_count=purged)
 
 
-def _seq_page(session_id: str, kind: str, size: int, token: str) -> tuple[int, int]:
-    """(after_seq, limit) of a history or invocation page."""
+def _seq_page(
+    session_id: str, kind: str, size: int, token: str, filters: dict[str, Any] | None = None
+) -> tuple[int, int]:
+    """(after_seq, limit) of a history, invocation or event page (for events: the seq to start at)."""
     page = parse_page_request(
         size,
         token,
-        {"session": session_id, "list": kind},
+        {"session": session_id, "list": kind, **(filters or {})},
         default_size=SESSION_PAGE_DEFAULT,
         max_size=SESSION_PAGE_MAX,
         size_field=f"{kind}_page_size",
@@ -205,8 +269,9 @@ def _seq_page(session_id: str, kind: str, size: int, token: str) -> tuple[int, i
     return page.cursor or 0, page.size
 
 
-def _next_seq_token(session_id: str, kind: str, items: list[Any], limit: int) -> str:
-    if len(items) < limit:
+def _next_seq_token(session_id: str, kind: str, items: list[Any], count: int) -> str:
+    """The token of the next page; seqs run 1..count with no gaps, so more remain while the last < count."""
+    if not items or items[-1].seq >= count:
         return ""
     return encode_page_token(items[-1].seq, {"session": session_id, "list": kind})
 
@@ -214,8 +279,11 @@ def _next_seq_token(session_id: str, kind: str, items: list[Any], limit: int) ->
 def _session_filter(request: pb.ListSessionsRequest) -> SessionFilter:
     if request.user_id:
         validate_user_id(request.user_id)
+    if request.app_name:
+        validate_app_name(request.app_name)
     session_filter = SessionFilter(
         user_id=acting_user(request.user_id),
+        app_name=request.app_name,
         status=status_filter_from_proto(request.status),
         create_time_start=optional_time(request, "create_time_start"),
         create_time_end=optional_time(request, "create_time_end"),
@@ -245,23 +313,3 @@ def _session_cursor(cursor: Any) -> tuple[datetime, str] | None:
         return datetime.fromisoformat(moment), str(session_id)
     except (TypeError, ValueError):
         raise ValidationError.single("page_token", "is not a token of ListSessions") from None
-
-
-async def _read_all(read_page: Callable[[int], Awaitable[list[Sequenced]]]) -> list[Sequenced]:
-    """Every item of a seq-ordered list, page after page."""
-    items: list[Sequenced] = []
-    while True:
-        page = await read_page(items[-1].seq if items else 0)
-        items += page
-        if len(page) < EXPORT_PAGE:
-            return items
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if hasattr(value, "value"):  # enums
-        return value.value
-    return value

@@ -42,11 +42,18 @@ _RULES = {
     },
     "SessionService": {
         **dict.fromkeys(
-            ("GetSession", "ListSessions", "ExportSession", "GetSessionStats"),
+            ("GetSession", "ListSessions", "ExportSession", "GetSessionStats", "GetUserState"),
             MethodRule(_SESSION_READERS, False),
         ),
         **dict.fromkeys(
-            ("CreateSession", "AppendHistory", "RecordInvocation", "UpdateSessionStatus", "DeleteSession"),
+            (
+                "CreateSession",
+                "AppendHistory",
+                "RecordInvocation",
+                "UpdateSessionStatus",
+                "DeleteSession",
+                "AppendEvent",
+            ),
             MethodRule(_SESSION_WRITERS, True),
         ),
         "PurgeExpiredSessions": MethodRule(_ADMIN, True),

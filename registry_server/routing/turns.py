@@ -22,10 +22,15 @@ class TurnRunner:
         self._router = router
         self._sessions = sessions
 
-    async def run(self, query: str, session_id: str, user_id: str) -> AsyncIterator[TurnEvent]:
-        """The decision, then one result per selected agent as each finishes, then the combined answer."""
+    async def run(
+        self, query: str, session_id: str, user_id: str, request_id: str = ""
+    ) -> AsyncIterator[TurnEvent]:
+        """The decision, then one result per selected agent as each finishes, then the combined answer.
+
+        Without a session_id the turn creates one under `request_id`, so a retried call reuses it.
+        """
         self._router.validate_query(query)
-        context = await self._session_context(session_id, user_id)
+        context = await self._session_context(session_id, user_id, request_id)
         decision = await self._router.decide(query, context)
         yield decision
         session_id = context.session_id
@@ -54,14 +59,16 @@ class TurnRunner:
             await self._sessions.set_last_agent(session_id, primary, query, combined)
         yield TurnCompleted(combined, session_id)
 
-    async def _session_context(self, session_id: str, user_id: str) -> SessionContext:
+    async def _session_context(self, session_id: str, user_id: str, request_id: str) -> SessionContext:
         """The given session's context (created when no session_id is given)."""
         if user_id:
             validate_user_id(user_id)
         if not session_id:
             if not user_id:
                 validate_user_id(user_id)  # raises: a new session needs its user
-            session = await self._sessions.create_session(user_id, {"created_by": "RouteAndInvoke"})
+            session = await self._sessions.create_session(
+                user_id, {"created_by": "RouteAndInvoke"}, request_id=request_id
+            )
             return SessionContext(session.session_id)
         validate_session_id(session_id)
         session = await self._sessions.get_session(session_id)

@@ -3,30 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-
-import aiosqlite
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
 from registry_server.metrics import record_commit_batch
+from registry_server.sessions.high_water import HighWaterMarks, Marks
+from registry_server.sessions.touched import take_touched
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# An operation runs inside the writer's transaction. It may raise a RegistryError only before it has
-# changed anything, so that the other operations of its batch can still commit.
-Operation = Callable[[aiosqlite.Connection], Awaitable[Any]]
+# An operation runs, in the writer thread, inside the writer's transaction. It may raise a RegistryError only
+# before it has changed anything, so that the other operations of its batch can still commit.
+Operation = Callable[[sqlite3.Connection], Any]
 
 LOCK_RETRY_DELAYS_S = (0.1, 0.2, 0.4)
 UNAVAILABLE_MESSAGE = "Database temporarily unavailable; nothing was written, retry later"
 
 
+STORAGE_FULL_MESSAGE = (
+    "storage full: the session database could not be written; nothing was written, retry later"
+)
+# SQLite's codes for a full disk or a failing write: the transaction was rolled back and can be retried.
+STORAGE_ERROR_NAMES = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+
+
 def is_lock_error(error: BaseException) -> bool:
     """True for SQLite's "database is locked" / "database table is locked" / busy errors."""
     return isinstance(error, sqlite3.OperationalError) and "locked" in str(error).lower()
+
+
+def is_storage_error(error: BaseException) -> bool:
+    """True for a full disk or an I/O error: the write failed as a whole, through no fault of the request."""
+    name = str(getattr(error, "sqlite_errorname", "") or "")
+    return isinstance(error, sqlite3.DatabaseError) and name.startswith(STORAGE_ERROR_NAMES)
 
 
 async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence[float], what: str) -> T:
@@ -46,15 +61,21 @@ async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence
 
 
 class GroupCommitWriter:
-    """Runs every write through one connection; whatever queued up meanwhile commits together."""
+    """Runs every write on one connection in one thread; whatever queued up meanwhile commits together.
+
+    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync.
+    """
 
     def __init__(
         self,
-        connection: aiosqlite.Connection,
+        connection: sqlite3.Connection,
         retry_delays: Sequence[float] = LOCK_RETRY_DELAYS_S,
         max_batch: int = 512,
+        marks: HighWaterMarks | None = None,
     ) -> None:
         self._connection = connection
+        self._marks = marks
+        self._marks_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-marks")
         self._retry_delays = tuple(retry_delays)
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
@@ -79,6 +100,7 @@ class GroupCommitWriter:
         if self._task is not None and not self._task.done():
             self._queue.put_nowait(None)
             await self._task
+        self._marks_thread.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:
@@ -99,15 +121,23 @@ class GroupCommitWriter:
 
     async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
         record_commit_batch("sessions", len(batch))
+        operations = [operation for operation, _ in batch]
         try:
             outcomes = await with_lock_retries(
-                lambda: self._transaction(batch), self._retry_delays, "session write"
+                lambda: asyncio.to_thread(self._transaction, operations), self._retry_delays, "session write"
             )
         except StorageUnavailableError as error:
             for _, future in batch:
                 _settle(future, error=error)
             return
         except Exception as error:
+            if is_storage_error(error):
+                log.error(
+                    "session write failed: %s; its batch of %d writes was rolled back", error, len(batch)
+                )
+                for _, future in batch:
+                    _settle(future, error=StorageUnavailableError(STORAGE_FULL_MESSAGE))
+                return
             if len(batch) == 1:
                 _settle(batch[0][1], error=error)
                 return
@@ -115,29 +145,51 @@ class GroupCommitWriter:
             for one in batch:
                 await self._commit([one])
             return
+        self.transactions += 1
+        self.writes += len(batch)
         for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
             _settle(future, result=value) if ok else _settle(future, error=value)
 
-    async def _transaction(
-        self, batch: list[tuple[Operation, asyncio.Future[Any]]]
-    ) -> list[tuple[bool, Any]]:
+    def _transaction(self, operations: list[Operation]) -> list[tuple[bool, Any]]:
+        """Runs in the writer thread: BEGIN, every operation, COMMIT (with the high-water marks)."""
         connection = self._connection
-        await connection.execute("BEGIN IMMEDIATE")
+        connection.execute("BEGIN IMMEDIATE")
         try:
             outcomes: list[tuple[bool, Any]] = []
-            for operation, _ in batch:
+            for operation in operations:
                 try:
-                    outcomes.append((True, await operation(connection)))
+                    outcomes.append((True, operation(connection)))
                 except RegistryError as error:
                     outcomes.append((False, error))
-            await connection.execute("COMMIT")
-            self.transactions += 1
-            self.writes += len(batch)
+            self._commit_with_marks()
         except BaseException:
             if connection.in_transaction:
-                await connection.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.DatabaseError):
+                    connection.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _commit_with_marks(self) -> None:
+        """COMMIT, while another thread appends the touched sessions' counters to the high-water marks."""
+        connection = self._connection
+        touched = take_touched(connection) if self._marks is not None else []
+        if not touched or self._marks is None:
+            connection.execute("COMMIT")
+            return
+        pending = self._marks_thread.submit(_append_marks, self._marks, touched)
+        try:
+            connection.execute("COMMIT")
+        finally:
+            pending.result()
+
+
+def _append_marks(marks: HighWaterMarks, touched: list[tuple[int, Marks]]) -> None:
+    """Appends the marks; a failure only weakens WAL-damage detection, so it is logged, not raised (the
+    data itself is committed)."""
+    try:
+        marks.append(touched)
+    except OSError as error:
+        log.error("could not record session high-water marks in %s: %s", marks.path.name, error)
 
 
 def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:

@@ -18,12 +18,42 @@ SERVICES = (
 DEFAULT_TARGET = "localhost:8003"
 DEFAULT_TIMEOUT_S = 10.0
 
-# The server answers UNAVAILABLE only when it changed nothing, so retrying a mutation is safe;
-# gRPC also stops retrying once a response has started.
+# Only calls that are safe to repeat are retried on UNAVAILABLE: reads, and mutations that carry a request
+# id (AIP-155), which the server applies once however often they arrive. gRPC also stops retrying once a
+# response has started. A method joins this list when it gains a request id.
+RETRYABLE_METHODS = {
+    "agentregistry.v1.RegistryService": (
+        "GetAgent",
+        "ListAgents",
+        "SearchAgents",
+        "ExportRegistry",
+    ),
+    "agentregistry.v1.SessionService": (
+        "CreateSession",
+        "GetSession",
+        "ListSessions",
+        "AppendHistory",
+        "RecordInvocation",
+        "UpdateSessionStatus",
+        "DeleteSession",
+        "ExportSession",
+        "GetSessionStats",
+        "PurgeExpiredSessions",
+        "AppendEvent",
+        "GetUserState",
+    ),
+    # RouteAndInvoke is retried only before its first message, i.e. before any agent ran; its request id
+    # makes the retry continue the session the first attempt created.
+    "agentregistry.v1.RouterService": ("Route", "RouteAndInvoke"),
+}
 SERVICE_CONFIG = {
     "methodConfig": [
         {
-            "name": [{"service": service} for service in SERVICES],
+            "name": [
+                {"service": service, "method": method}
+                for service, methods in RETRYABLE_METHODS.items()
+                for method in methods
+            ],
             "retryPolicy": {
                 "maxAttempts": 4,
                 "initialBackoff": "0.1s",

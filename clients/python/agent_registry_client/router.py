@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Sequence
 
 from grpc import aio
@@ -87,7 +88,9 @@ class RouterClient(ServiceClient):
 
         Leaving the loop early cancels the call and the agents still running on the server.
         """
-        request = pb.RouteAndInvokeRequest(query=query, session_id=session_id, user_id=user_id)
+        request = pb.RouteAndInvokeRequest(
+            query=query, session_id=session_id, user_id=user_id, request_id=uuid.uuid4().hex
+        )
         call = self.stub.RouteAndInvoke(
             request,
             timeout=self._turn_timeout if timeout is None else timeout,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -94,9 +96,89 @@ class Invocation:
         )
 
 
+def _json_or(text: str, empty: Any) -> Any:
+    return json.loads(text) if text else empty
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """One ADK-shaped event: JSON values for its content, state delta and the other fields."""
+
+    event_id: str = ""
+    invocation_id: str = ""
+    author: str = ""
+    timestamp: float = 0.0
+    content: dict[str, Any] | None = None
+    partial: bool = False
+    turn_complete: bool = False
+    state_delta: dict[str, Any] = field(default_factory=dict)
+    artifact_delta: dict[str, int] = field(default_factory=dict)
+    transfer_to_agent: str = ""
+    escalate: bool = False
+    skip_summarization: bool = False
+    actions_extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+
+    def to_proto(self) -> session_pb2.Event:
+        """The Event message to send."""
+        return session_pb2.Event(
+            id=self.event_id,
+            invocation_id=self.invocation_id,
+            author=self.author,
+            timestamp=self.timestamp,
+            content_json=_json_text(self.content),
+            partial=self.partial,
+            turn_complete=self.turn_complete,
+            actions=session_pb2.EventActions(
+                state_delta_json=_json_text(self.state_delta),
+                artifact_delta=self.artifact_delta,
+                transfer_to_agent=self.transfer_to_agent,
+                escalate=self.escalate,
+                skip_summarization=self.skip_summarization,
+                extra_json=_json_text(self.actions_extra),
+            ),
+            extra_json=_json_text(self.extra),
+        )
+
+    @classmethod
+    def from_proto(cls, message: session_pb2.Event) -> SessionEvent:
+        """The event of a message the server returned."""
+        actions = message.actions
+        return cls(
+            event_id=message.id,
+            invocation_id=message.invocation_id,
+            author=message.author,
+            timestamp=message.timestamp,
+            content=_json_or(message.content_json, None),
+            partial=message.partial,
+            turn_complete=message.turn_complete,
+            state_delta=_json_or(actions.state_delta_json, {}),
+            artifact_delta=dict(actions.artifact_delta),
+            transfer_to_agent=actions.transfer_to_agent,
+            escalate=actions.escalate,
+            skip_summarization=actions.skip_summarization,
+            actions_extra=_json_or(actions.extra_json, {}),
+            extra=_json_or(message.extra_json, {}),
+            seq=message.seq,
+        )
+
+
+@dataclass(frozen=True)
+class AppendedEvent:
+    """What AppendEvent returns: the event as stored and the session's revision after it."""
+
+    event: SessionEvent
+    revision: int
+
+
 @dataclass(frozen=True)
 class Session:
-    """A session, with the page of history and invocations the call returned."""
+    """A session, with the page of events, history and invocations the call returned."""
 
     session_id: str
     user_id: str
@@ -111,6 +193,11 @@ class Session:
     invocation_count: int = 0
     history: list[HistoryEntry] = field(default_factory=list)
     invocations: list[Invocation] = field(default_factory=list)
+    app_name: str = "default"
+    state: dict[str, Any] | None = None
+    revision: int = 0
+    event_count: int = 0
+    events: list[SessionEvent] = field(default_factory=list)
 
     @classmethod
     def from_proto(cls, message: session_pb2.Session) -> Session:
@@ -129,6 +216,11 @@ class Session:
             invocation_count=message.invocation_count,
             history=[HistoryEntry.from_proto(entry) for entry in message.history],
             invocations=[Invocation.from_proto(invocation) for invocation in message.invocations],
+            app_name=message.app_name,
+            state=_json_or(message.state_json, None),
+            revision=message.revision,
+            event_count=message.event_count,
+            events=[SessionEvent.from_proto(event) for event in message.events],
         )
 
 
@@ -139,6 +231,7 @@ class SessionPage:
     session: Session
     next_history_page_token: str
     next_invocation_page_token: str
+    next_event_page_token: str = ""
 
 
 @dataclass(frozen=True)

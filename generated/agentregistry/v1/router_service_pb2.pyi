@@ -74,14 +74,16 @@ class RouteResponse(_message.Message):
     def __init__(self, decision: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ...) -> None: ...
 
 class RouteAndInvokeRequest(_message.Message):
-    __slots__ = ("query", "session_id", "user_id")
+    __slots__ = ("query", "session_id", "user_id", "request_id")
     QUERY_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     query: str
     session_id: str
     user_id: str
-    def __init__(self, query: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, query: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RouteAndInvokeResponse(_message.Message):
     __slots__ = ("decision", "agent_result", "completed")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentregistry/v1/session.proto\x12\x10\x61gentregistry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\x04\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.agentregistry.v1.SessionStatus\x12\x39\n\x08metadata\x18\x04 \x03(\x0b\x32\'.agentregistry.v1.Session.MetadataEntry\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11last_agent_called\x18\x07 \x01(\t\x12\x12\n\nlast_query\x18\x08 \x01(\t\x12\x15\n\rlast_response\x18\t \x01(\t\x12/\n\x07history\x18\n \x03(\x0b\x32\x1e.agentregistry.v1.HistoryEntry\x12\x31\n\x0binvocations\x18\x0b \x03(\x0b\x32\x1c.agentregistry.v1.Invocation\x12\x15\n\rhistory_count\x18\x0c \x01(\x03\x12\x18\n\x10invocation_count\x18\r \x01(\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x97\x01\n\x0cHistoryEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12$\n\x04role\x18\x02 \x01(\x0e\x32\x16.agentregistry.v1.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x12\n\nagent_name\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb4\x01\n\nInvocation\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03seq\x18\x08 \x01(\x03*\x86\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18SESSION_STATUS_COMPLETED\x10\x02\x12\x1c\n\x18SESSION_STATUS_ABANDONED\x10\x03*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61gentregistry/v1/session.proto\x12\x10\x61gentregistry.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x04\n\x07Session\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12/\n\x06status\x18\x03 \x01(\x0e\x32\x1f.agentregistry.v1.SessionStatus\x12\x39\n\x08metadata\x18\x04 \x03(\x0b\x32\'.agentregistry.v1.Session.MetadataEntry\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11last_agent_called\x18\x07 \x01(\t\x12\x12\n\nlast_query\x18\x08 \x01(\t\x12\x15\n\rlast_response\x18\t \x01(\t\x12/\n\x07history\x18\n \x03(\x0b\x32\x1e.agentregistry.v1.HistoryEntry\x12\x31\n\x0binvocations\x18\x0b \x03(\x0b\x32\x1c.agentregistry.v1.Invocation\x12\x15\n\rhistory_count\x18\x0c \x01(\x03\x12\x18\n\x10invocation_count\x18\r \x01(\x03\x12\x10\n\x08\x61pp_name\x18\x0e \x01(\t\x12\x12\n\nstate_json\x18\x0f \x01(\t\x12\x10\n\x08revision\x18\x10 \x01(\x03\x12\x13\n\x0b\x65vent_count\x18\x11 \x01(\x03\x12\'\n\x06\x65vents\x18\x12 \x03(\x0b\x32\x17.agentregistry.v1.Event\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdd\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rinvocation_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61uthor\x18\x03 \x01(\t\x12\x11\n\ttimestamp\x18\x04 \x01(\x01\x12\x14\n\x0c\x63ontent_json\x18\x05 \x01(\t\x12\x0f\n\x07partial\x18\x06 \x01(\x08\x12\x15\n\rturn_complete\x18\x07 \x01(\x08\x12/\n\x07\x61\x63tions\x18\x08 \x01(\x0b\x32\x1e.agentregistry.v1.EventActions\x12\x12\n\nextra_json\x18\t \x01(\t\x12\x0b\n\x03seq\x18\n \x01(\x03\"\x86\x02\n\x0c\x45ventActions\x12\x18\n\x10state_delta_json\x18\x01 \x01(\t\x12I\n\x0e\x61rtifact_delta\x18\x02 \x03(\x0b\x32\x31.agentregistry.v1.EventActions.ArtifactDeltaEntry\x12\x19\n\x11transfer_to_agent\x18\x03 \x01(\t\x12\x10\n\x08\x65scalate\x18\x04 \x01(\x08\x12\x1a\n\x12skip_summarization\x18\x05 \x01(\x08\x12\x12\n\nextra_json\x18\x06 \x01(\t\x1a\x34\n\x12\x41rtifactDeltaEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"\x97\x01\n\x0cHistoryEntry\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12$\n\x04role\x18\x02 \x01(\x0e\x32\x16.agentregistry.v1.Role\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x12\n\nagent_name\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb4\x01\n\nInvocation\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12\x0f\n\x07success\x18\x04 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03seq\x18\x08 \x01(\x03*\x86\x01\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18SESSION_STATUS_COMPLETED\x10\x02\x12\x1c\n\x18SESSION_STATUS_ABANDONED\x10\x03*P\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x12\n\x0eROLE_ASSISTANT\x10\x02\x12\x0f\n\x0bROLE_SYSTEM\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +34,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SESSION_METADATAENTRY']._loaded_options = None
   _globals['_SESSION_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_SESSIONSTATUS']._serialized_start=946
-  _globals['_SESSIONSTATUS']._serialized_end=1080
-  _globals['_ROLE']._serialized_start=1082
-  _globals['_ROLE']._serialized_end=1162
+  _globals['_EVENTACTIONS_ARTIFACTDELTAENTRY']._loaded_options = None
+  _globals['_EVENTACTIONS_ARTIFACTDELTAENTRY']._serialized_options = b'8\001'
+  _globals['_SESSIONSTATUS']._serialized_start=1553
+  _globals['_SESSIONSTATUS']._serialized_end=1687
+  _globals['_ROLE']._serialized_start=1689
+  _globals['_ROLE']._serialized_end=1769
   _globals['_SESSION']._serialized_start=86
-  _globals['_SESSION']._serialized_end=606
-  _globals['_SESSION_METADATAENTRY']._serialized_start=559
-  _globals['_SESSION_METADATAENTRY']._serialized_end=606
-  _globals['_HISTORYENTRY']._serialized_start=609
-  _globals['_HISTORYENTRY']._serialized_end=760
-  _globals['_INVOCATION']._serialized_start=763
-  _globals['_INVOCATION']._serialized_end=943
+  _globals['_SESSION']._serialized_end=724
+  _globals['_SESSION_METADATAENTRY']._serialized_start=677
+  _globals['_SESSION_METADATAENTRY']._serialized_end=724
+  _globals['_EVENT']._serialized_start=727
+  _globals['_EVENT']._serialized_end=948
+  _globals['_EVENTACTIONS']._serialized_start=951
+  _globals['_EVENTACTIONS']._serialized_end=1213
+  _globals['_EVENTACTIONS_ARTIFACTDELTAENTRY']._serialized_start=1161
+  _globals['_EVENTACTIONS_ARTIFACTDELTAENTRY']._serialized_end=1213
+  _globals['_HISTORYENTRY']._serialized_start=1216
+  _globals['_HISTORYENTRY']._serialized_end=1367
+  _globals['_INVOCATION']._serialized_start=1370
+  _globals['_INVOCATION']._serialized_end=1550
 # @@protoc_insertion_point(module_scope)

@@ -28,9 +28,18 @@ if _version_not_supported:
 class SessionServiceStub:
     """Stores users' sessions durably: every acknowledged write survives a crash.
 
+    A session is named by session_id, with app_name and user_id: empty ones match any app or user, which
+    is enough for ids the server made; a caller-chosen id is unique only per app and user, so give all
+    three (an ambiguous id is FAILED_PRECONDITION).
+
+    Every mutation takes an optional request_id (AIP-155): a retry carrying the id of a request that was
+    already applied returns the first result and writes nothing again. Ids are kept 24 hours; reusing one
+    for a different request is INVALID_ARGUMENT.
+
     Errors common to every RPC: INVALID_ARGUMENT for malformed requests, with `google.rpc.BadRequest`
     field violations; NOT_FOUND for an unknown session_id; UNAVAILABLE "Database temporarily unavailable"
-    when the database stayed locked through the retries (nothing was written; retry later).
+    when the database stayed locked through the retries, or "storage full" when the disk is full (nothing
+    was written; retry later).
     """
 
     def __init__(self, channel):
@@ -84,6 +93,16 @@ class SessionServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsResponse.FromString,
                 _registered_method=True)
+        self.AppendEvent = channel.unary_unary(
+                '/agentregistry.v1.SessionService/AppendEvent',
+                request_serializer=agentregistry_dot_v1_dot_session__service__pb2.AppendEventRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_session__service__pb2.AppendEventResponse.FromString,
+                _registered_method=True)
+        self.GetUserState = channel.unary_unary(
+                '/agentregistry.v1.SessionService/GetUserState',
+                request_serializer=agentregistry_dot_v1_dot_session__service__pb2.GetUserStateRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_session__service__pb2.GetUserStateResponse.FromString,
+                _registered_method=True)
         self.PurgeExpiredSessions = channel.unary_unary(
                 '/agentregistry.v1.SessionService/PurgeExpiredSessions',
                 request_serializer=agentregistry_dot_v1_dot_session__service__pb2.PurgeExpiredSessionsRequest.SerializeToString,
@@ -94,20 +113,30 @@ class SessionServiceStub:
 class SessionServiceServicer:
     """Stores users' sessions durably: every acknowledged write survives a crash.
 
+    A session is named by session_id, with app_name and user_id: empty ones match any app or user, which
+    is enough for ids the server made; a caller-chosen id is unique only per app and user, so give all
+    three (an ambiguous id is FAILED_PRECONDITION).
+
+    Every mutation takes an optional request_id (AIP-155): a retry carrying the id of a request that was
+    already applied returns the first result and writes nothing again. Ids are kept 24 hours; reusing one
+    for a different request is INVALID_ARGUMENT.
+
     Errors common to every RPC: INVALID_ARGUMENT for malformed requests, with `google.rpc.BadRequest`
     field violations; NOT_FOUND for an unknown session_id; UNAVAILABLE "Database temporarily unavailable"
-    when the database stayed locked through the retries (nothing was written; retry later).
+    when the database stayed locked through the retries, or "storage full" when the disk is full (nothing
+    was written; retry later).
     """
 
     def CreateSession(self, request, context):
-        """Creates an ACTIVE session for a user.
+        """Creates an ACTIVE session for a user, with the caller's id or a new one, and its initial state.
+        Errors: ALREADY_EXISTS when the app and user already have a session with that id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetSession(self, request, context):
-        """Gets a session with one page of its history and of its invocations.
+        """Gets a session with its merged state and one page of its events, history and invocations.
         Errors: INVALID_ARGUMENT for a bad page size or token.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -115,7 +144,7 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListSessions(self, request, context):
-        """Lists sessions newest first, without their history.
+        """Lists sessions newest first (by creation or by last update), without their events or history.
         Errors: INVALID_ARGUMENT for a bad page size or token, or a time range that ends before it starts.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -154,7 +183,7 @@ class SessionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportSession(self, request, context):
-        """Returns a whole session, history and invocations, as one JSON document.
+        """Returns a session, with its state, events, history and invocations, as JSON documents, page by page.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -163,6 +192,23 @@ class SessionServiceServicer:
     def GetSessionStats(self, request, context):
         """Per-agent invocation statistics, for one user or everyone, over a time range.
         Errors: INVALID_ARGUMENT for a time range that ends before it starts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppendEvent(self, request, context):
+        """Appends an event and applies its state delta to the session, user and app state, atomically.
+        Partial events are returned unstored; `temp:` keys are never stored.
+        Errors: ABORTED when expected_revision is not the session's revision (re-read and retry);
+        FAILED_PRECONDITION when the session is not ACTIVE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserState(self, request, context):
+        """The state a user has in an app (the `user:` scope), without the prefix.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,6 +270,16 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     request_deserializer=agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsResponse.SerializeToString,
             ),
+            'AppendEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppendEvent,
+                    request_deserializer=agentregistry_dot_v1_dot_session__service__pb2.AppendEventRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_session__service__pb2.AppendEventResponse.SerializeToString,
+            ),
+            'GetUserState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserState,
+                    request_deserializer=agentregistry_dot_v1_dot_session__service__pb2.GetUserStateRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_session__service__pb2.GetUserStateResponse.SerializeToString,
+            ),
             'PurgeExpiredSessions': grpc.unary_unary_rpc_method_handler(
                     servicer.PurgeExpiredSessions,
                     request_deserializer=agentregistry_dot_v1_dot_session__service__pb2.PurgeExpiredSessionsRequest.FromString,
@@ -240,9 +296,18 @@ def add_SessionServiceServicer_to_server(servicer, server):
 class SessionService:
     """Stores users' sessions durably: every acknowledged write survives a crash.
 
+    A session is named by session_id, with app_name and user_id: empty ones match any app or user, which
+    is enough for ids the server made; a caller-chosen id is unique only per app and user, so give all
+    three (an ambiguous id is FAILED_PRECONDITION).
+
+    Every mutation takes an optional request_id (AIP-155): a retry carrying the id of a request that was
+    already applied returns the first result and writes nothing again. Ids are kept 24 hours; reusing one
+    for a different request is INVALID_ARGUMENT.
+
     Errors common to every RPC: INVALID_ARGUMENT for malformed requests, with `google.rpc.BadRequest`
     field violations; NOT_FOUND for an unknown session_id; UNAVAILABLE "Database temporarily unavailable"
-    when the database stayed locked through the retries (nothing was written; retry later).
+    when the database stayed locked through the retries, or "storage full" when the disk is full (nothing
+    was written; retry later).
     """
 
     @staticmethod
@@ -478,6 +543,60 @@ class SessionService:
             '/agentregistry.v1.SessionService/GetSessionStats',
             agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsRequest.SerializeToString,
             agentregistry_dot_v1_dot_session__service__pb2.GetSessionStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppendEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.SessionService/AppendEvent',
+            agentregistry_dot_v1_dot_session__service__pb2.AppendEventRequest.SerializeToString,
+            agentregistry_dot_v1_dot_session__service__pb2.AppendEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.SessionService/GetUserState',
+            agentregistry_dot_v1_dot_session__service__pb2.GetUserStateRequest.SerializeToString,
+            agentregistry_dot_v1_dot_session__service__pb2.GetUserStateResponse.FromString,
             options,
             channel_credentials,
             insecure,
