@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE, ModuleAllowlist
 from registry_server.log_output import BufferedStreamHandler
 from registry_server.routing.config import RoutingConfig, load_routing_config
 
@@ -43,6 +44,9 @@ class ServerConfig:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
+    agent_modules: tuple[str, ...] = (DEMO_AGENTS_PACKAGE,)
+    agent_workers: int = 1
+    max_agent_output_bytes: int = 256 * 1024
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -79,6 +83,10 @@ class Flag:
     def variable(self) -> str:
         """Its environment variable: AGENT_REGISTRY_ and the flag in upper case."""
         return ENV_PREFIX + self.name.removeprefix("--").upper().replace("-", "_")
+
+
+def _module_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _truthy(value: str) -> bool:
@@ -156,6 +164,24 @@ FLAGS = (
         "PEM CA bundle; clients must present a certificate it signed (mTLS)",
     ),
     Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+    Flag(
+        "--agent-modules",
+        "agent_modules",
+        _module_list,
+        "comma-separated module prefixes agent factories may be imported from; any other is refused",
+    ),
+    Flag(
+        "--agent-workers",
+        "agent_workers",
+        int,
+        "worker processes that host in-process agents; 0 runs agent code in the server (unfenced)",
+    ),
+    Flag(
+        "--max-agent-output-bytes",
+        "max_agent_output_bytes",
+        int,
+        "largest answer kept from one agent in one turn; the rest is cut with a note",
+    ),
 )
 
 
@@ -208,6 +234,19 @@ def _problem(config: ServerConfig) -> str | None:
         return "--max-message-bytes must be at least 1024"
     if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
         return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
+    return _agent_problem(config)
+
+
+def _agent_problem(config: ServerConfig) -> str | None:
+    """What makes the agent settings unusable, or None."""
+    if not 0 <= config.agent_workers <= 64:
+        return f"--agent-workers must be 0-64, got {config.agent_workers}"
+    if config.max_agent_output_bytes < 1024:
+        return "--max-agent-output-bytes must be at least 1024"
+    try:
+        ModuleAllowlist(config.agent_modules)
+    except ValueError as error:
+        return f"--agent-modules: {error}"
     return None
 
 

@@ -22,6 +22,7 @@ from agentregistry.v1 import (
     session_service_pb2,
     session_service_pb2_grpc,
 )
+from registry_server.agents.agent_host import AgentHost
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
 from registry_server.api.router_servicer import RouterServicer
@@ -34,6 +35,7 @@ from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.file_store import FileStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
+from registry_server.routing.invoker import InvocationLimits
 from registry_server.routing.router import Router
 from registry_server.sessions.retention import RetentionTask
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
@@ -60,11 +62,14 @@ class RegistryServer:
     data_dir_lock: DataDirLock
     port: int
     config: ServerConfig
+    agent_host: AgentHost | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
+        if self.agent_host is not None:
+            await self.agent_host.stop()
         await self.retention.stop()
         await self.sessions.close()
         self.data_dir_lock.release()
@@ -88,13 +93,18 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     routing = config.routing()
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
+    agent_host = AgentHost(config.agent_modules, config.agent_workers, config.max_agent_output_bytes)
     try:
-        registry = AgentRegistry(FileStore(config.data_dir, config.resolved_defaults_file))
+        await agent_host.start()
+        registry = AgentRegistry(
+            FileStore(config.data_dir, config.resolved_defaults_file), builder=agent_host
+        )
         await registry.load()
         sessions = await SqliteSessionStore(
             config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
         ).open()
     except BaseException:
+        await agent_host.stop()
         data_dir_lock.release()
         raise
     retention = timedelta(days=config.session_retention_days)
@@ -112,7 +122,10 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry, router), server
     )
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
+    limits = InvocationLimits(max_output_bytes=config.max_agent_output_bytes)
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(
+        RouterServicer(router, sessions, limits), server
+    )
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(sessions, max_content_bytes=config.max_content_bytes, retention=retention), server
     )
@@ -127,6 +140,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         await server.start()
     except BaseException:
         await sessions.close()
+        await agent_host.stop()
         data_dir_lock.release()
         raise
     purger.start()
@@ -137,7 +151,9 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         "stage 2: %s",
         f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
     )
-    return RegistryServer(server, health, registry, router, sessions, purger, data_dir_lock, port, config)
+    return RegistryServer(
+        server, health, registry, router, sessions, purger, data_dir_lock, port, config, agent_host=agent_host
+    )
 
 
 def _gemini(routing: RoutingConfig) -> GeminiSelector | None:

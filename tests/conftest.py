@@ -15,6 +15,8 @@ from registry_server.server import RegistryServer, start_server
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = REPO / "data" / "default_registry.yaml"
 DEMO_AGENTS = {"tickets_agent", "finops_agent", "oxygen_agent"}
+# Test servers may build agents from the demo package and from the test suite's own factories.
+AGENT_MODULES = ("registry_server.demo_agents", "tests")
 
 StartServer = Callable[..., Awaitable[RegistryServer]]
 
@@ -38,6 +40,7 @@ async def start(data_dir: Path) -> AsyncIterator[StartServer]:
             "data_dir": data_dir,
             "defaults_file": DEFAULTS_FILE,
             "shutdown_grace_s": 0.5,
+            "agent_modules": AGENT_MODULES,
         }
         settings.update(overrides)
         server = await start_server(ServerConfig(**settings))

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent_registry_client import RouterClient, SessionClient
+from registry_server.agents.agent_host import AgentHost
+from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE
 from registry_server.domain.routing import SessionContext, Stage2Outcome
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.file_store import FileStore
@@ -20,6 +22,9 @@ from tests.fake_gemini import FakeGemini
 MULTI = "show my tickets and courses"
 
 
+DEMO_MODULES = (DEMO_AGENTS_PACKAGE,)
+
+
 @pytest.fixture
 def gemini() -> Iterator[FakeGemini]:
     fake = FakeGemini().start()
@@ -29,7 +34,7 @@ def gemini() -> Iterator[FakeGemini]:
 
 @pytest.fixture
 async def registry(tmp_path: Path) -> AsyncIterator[AgentRegistry]:
-    registry = AgentRegistry(FileStore(tmp_path, DEFAULTS_FILE))
+    registry = AgentRegistry(FileStore(tmp_path, DEFAULTS_FILE), builder=AgentHost(DEMO_MODULES, 0, 1 << 18))
     await registry.load()
     yield registry
 

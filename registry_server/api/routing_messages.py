@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from agentregistry.v1 import router_service_pb2, routing_pb2
-from registry_server.domain.routing import AgentResult, Candidate, RoutingDecision, Stage2Outcome
+from registry_server.domain.routing import AgentChunk, AgentResult, Candidate, RoutingDecision, Stage2Outcome
 
 _STAGE2_TO_PROTO = {
     Stage2Outcome.SKIPPED: routing_pb2.STAGE2_SKIPPED,
@@ -43,3 +43,8 @@ def result_to_proto(result: AgentResult) -> router_service_pb2.AgentResult:
         duration_ms=result.duration_ms,
         error=result.error,
     )
+
+
+def chunk_to_proto(chunk: AgentChunk) -> router_service_pb2.AgentChunk:
+    """The AgentChunk message."""
+    return router_service_pb2.AgentChunk(agent_name=chunk.agent_name, text=chunk.text)

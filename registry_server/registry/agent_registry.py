@@ -19,8 +19,8 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
+from registry_server.registry.agent_protocol import AgentBuilder
 from registry_server.registry.document import build_document, encode_record, etag_of, render_file
-from registry_server.registry.factories import build_agent
 from registry_server.registry.file_store import FileStore, LoadResult, LoadSource
 from registry_server.registry.validation import CAPABILITY_LISTS, normalise_spec, validate_name
 
@@ -69,8 +69,9 @@ AgentListener = Callable[[str, RegisteredAgent | None], None]
 class AgentRegistry:
     """The registered agents. Reads are lock-free; mutations are serialised and durable before visible."""
 
-    def __init__(self, store: FileStore, clock: Clock = utc_now) -> None:
+    def __init__(self, store: FileStore, clock: Clock = utc_now, *, builder: AgentBuilder) -> None:
         self._store = store
+        self._builder = builder
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}
         self._records: dict[str, str] = {}
@@ -145,7 +146,7 @@ class AgentRegistry:
     async def register_many(self, specs: list[AgentSpec], prefix: str = "agents") -> list[RegisteredAgent]:
         """Registers every spec or none: one durable write for the whole batch."""
         specs = self._checked_new(specs, prefix)
-        instances = [await build_agent(spec.factory) for spec in specs]
+        instances = [await self._builder.build(spec.factory) for spec in specs]
         async with self._lock:
             self._refuse_existing(specs)
             now = self._clock()
@@ -202,7 +203,9 @@ class AgentRegistry:
             spec = normalise_spec(_apply_changes(current.spec, changes), prefix="agent")
             agent = current
             if spec.factory != current.spec.factory:
-                agent = replace(agent, instance=await build_agent(spec.factory), state=AgentState.AVAILABLE)
+                agent = replace(
+                    agent, instance=await self._builder.build(spec.factory), state=AgentState.AVAILABLE
+                )
                 agent = replace(agent, state_message="")
             return await self._store_changed(replace(agent, spec=spec))
 
@@ -228,7 +231,7 @@ class AgentRegistry:
         async with self._lock:
             current = self.get(name)
             try:
-                instance = await build_agent(current.spec.factory, reimport=True)
+                instance = await self._builder.build(current.spec.factory, reimport=True)
             except FactoryError as exc:
                 if current.state is AgentState.UNAVAILABLE:
                     self._replace_runtime(replace(current, state_message=exc.cause))
@@ -279,7 +282,7 @@ class AgentRegistry:
 
     async def _built(self, spec: AgentSpec, etag: str) -> RegisteredAgent:
         try:
-            instance = await build_agent(spec.factory)
+            instance = await self._builder.build(spec.factory)
         except FactoryError as exc:
             log.error("agent %s is unavailable: %s", spec.name, exc)
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause)

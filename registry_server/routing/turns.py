@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import replace
 
 from registry_server.domain.errors import InvalidStateError, NotFoundError
-from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext, TurnCompleted
+from registry_server.domain.routing import (
+    AgentChunk,
+    AgentResult,
+    RoutingDecision,
+    SessionContext,
+    TurnCompleted,
+)
 from registry_server.domain.session import NewInvocation, Role, SessionStatus
-from registry_server.routing.invoker import invoke_all
+from registry_server.routing.invoker import InvocationLimits, invoke_all
 from registry_server.routing.router import Router
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import validate_session_id, validate_user_id
 
-TurnEvent = RoutingDecision | AgentResult | TurnCompleted
+TurnEvent = RoutingDecision | AgentChunk | AgentResult | TurnCompleted
 
 
 class TurnRunner:
     """Runs RouteAndInvoke: every event is yielded after what it reports is durably recorded."""
 
-    def __init__(self, router: Router, sessions: SessionStore) -> None:
+    def __init__(
+        self, router: Router, sessions: SessionStore, limits: InvocationLimits | None = None
+    ) -> None:
         self._router = router
         self._sessions = sessions
+        self._limits = limits or InvocationLimits()
 
-    async def run(self, query: str, session_id: str, user_id: str) -> AsyncIterator[TurnEvent]:
-        """The decision, then one result per selected agent as each finishes, then the combined answer."""
+    async def run(self, query: str, session_id: str, user_id: str) -> AsyncGenerator[TurnEvent, None]:
+        """The decision, each agent's chunks and then its result, then the combined answer."""
         self._router.validate_query(query)
         context = await self._session_context(session_id, user_id)
         decision = await self._router.decide(query, context)
@@ -41,10 +51,12 @@ class TurnRunner:
             "last_agent": context.last_agent,
         }
         results: dict[str, AgentResult] = {}
-        async for result in invoke_all(agents, query, agent_context, self._router.config.agent_timeout_s):
-            await self._sessions.record_invocation(session_id, _invocation(query, result))
-            results[result.agent_name] = result
-            yield result
+        limits = replace(self._limits, timeout_s=self._router.config.agent_timeout_s)
+        async for event in invoke_all(agents, query, agent_context, limits):
+            if isinstance(event, AgentResult):
+                await self._sessions.record_invocation(session_id, _invocation(query, event))
+                results[event.agent_name] = event
+            yield event
 
         combined = self._combine(decision.selected_agents, results)
         single = decision.selected_agents[0] if len(decision.selected_agents) == 1 else ""

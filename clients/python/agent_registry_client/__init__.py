@@ -17,7 +17,14 @@ from agent_registry_client.errors import (
 from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
-from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentChunk,
+    AgentResult,
+    Candidate,
+    Completed,
+    RoutingDecision,
+    TurnEvent,
+)
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -32,6 +39,7 @@ from agent_registry_client.sessions import SessionClient
 
 __all__ = [
     "Agent",
+    "AgentChunk",
     "AgentPage",
     "AgentRegistryError",
     "AgentResult",

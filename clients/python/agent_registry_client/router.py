@@ -9,7 +9,13 @@ from grpc import aio
 from agent_registry_client.base import ServiceClient
 from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.errors import error_from_rpc
-from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentChunk,
+    AgentResult,
+    Completed,
+    RoutingDecision,
+    TurnEvent,
+)
 from agentregistry.v1 import router_service_pb2 as pb
 from agentregistry.v1 import router_service_pb2_grpc
 
@@ -44,7 +50,10 @@ class RouterClient(ServiceClient):
     async def route_and_invoke(
         self, query: str, *, session_id: str = "", user_id: str = ""
     ) -> AsyncIterator[TurnEvent]:
-        """The decision, then each agent's result as it finishes, then the combined answer.
+        """The decision, agents' chunks as they stream, each agent's result as it ends, then the answer.
+
+        An agent's chunks come before its result, and joined they are its `response`; chunks of agents
+        running in parallel interleave.
 
         Leaving the loop early cancels the call and the agents still running on the server.
         """
@@ -53,7 +62,9 @@ class RouterClient(ServiceClient):
         try:
             async for message in call:
                 kind = message.WhichOneof("event")
-                if kind == "decision":
+                if kind == "agent_chunk":
+                    yield AgentChunk(message.agent_chunk.agent_name, message.agent_chunk.text)
+                elif kind == "decision":
                     yield RoutingDecision.from_proto(message.decision)
                 elif kind == "agent_result":
                     yield AgentResult.from_proto(message.agent_result)

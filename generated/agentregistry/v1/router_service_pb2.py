@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from agentregistry.v1 import routing_pb2 as agentregistry_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/router_service.proto\x12\x10\x61gentregistry.v1\x1a\x1e\x61gentregistry/v1/routing.proto\"B\n\x0cRouteRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"D\n\rRouteResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecision\"K\n\x15RouteAndInvokeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\xc1\x01\n\x16RouteAndInvokeResponse\x12\x35\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecisionH\x00\x12\x35\n\x0c\x61gent_result\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentResultH\x00\x12\x30\n\tcompleted\x18\x03 \x01(\x0b\x32\x1b.agentregistry.v1.CompletedH\x00\x42\x07\n\x05\x65vent\"h\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\x10\n\x08response\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x03\x12\r\n\x05\x65rror\x18\x05 \x01(\t\":\n\tCompleted\x12\x19\n\x11\x63ombined_response\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t2\xc0\x01\n\rRouterService\x12H\n\x05Route\x12\x1e.agentregistry.v1.RouteRequest\x1a\x1f.agentregistry.v1.RouteResponse\x12\x65\n\x0eRouteAndInvoke\x12\'.agentregistry.v1.RouteAndInvokeRequest\x1a(.agentregistry.v1.RouteAndInvokeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%agentregistry/v1/router_service.proto\x12\x10\x61gentregistry.v1\x1a\x1e\x61gentregistry/v1/routing.proto\"B\n\x0cRouteRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"D\n\rRouteResponse\x12\x33\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecision\"K\n\x15RouteAndInvokeRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\"\xf6\x01\n\x16RouteAndInvokeResponse\x12\x35\n\x08\x64\x65\x63ision\x18\x01 \x01(\x0b\x32!.agentregistry.v1.RoutingDecisionH\x00\x12\x35\n\x0c\x61gent_result\x18\x02 \x01(\x0b\x32\x1d.agentregistry.v1.AgentResultH\x00\x12\x30\n\tcompleted\x18\x03 \x01(\x0b\x32\x1b.agentregistry.v1.CompletedH\x00\x12\x33\n\x0b\x61gent_chunk\x18\n \x01(\x0b\x32\x1c.agentregistry.v1.AgentChunkH\x00\x42\x07\n\x05\x65vent\".\n\nAgentChunk\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"h\n\x0b\x41gentResult\x12\x12\n\nagent_name\x18\x01 \x01(\t\x12\x10\n\x08response\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0b\x64uration_ms\x18\x04 \x01(\x03\x12\r\n\x05\x65rror\x18\x05 \x01(\t\":\n\tCompleted\x12\x19\n\x11\x63ombined_response\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t2\xc0\x01\n\rRouterService\x12H\n\x05Route\x12\x1e.agentregistry.v1.RouteRequest\x1a\x1f.agentregistry.v1.RouteResponse\x12\x65\n\x0eRouteAndInvoke\x12\'.agentregistry.v1.RouteAndInvokeRequest\x1a(.agentregistry.v1.RouteAndInvokeResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,11 +39,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTEANDINVOKEREQUEST']._serialized_start=229
   _globals['_ROUTEANDINVOKEREQUEST']._serialized_end=304
   _globals['_ROUTEANDINVOKERESPONSE']._serialized_start=307
-  _globals['_ROUTEANDINVOKERESPONSE']._serialized_end=500
-  _globals['_AGENTRESULT']._serialized_start=502
-  _globals['_AGENTRESULT']._serialized_end=606
-  _globals['_COMPLETED']._serialized_start=608
-  _globals['_COMPLETED']._serialized_end=666
-  _globals['_ROUTERSERVICE']._serialized_start=669
-  _globals['_ROUTERSERVICE']._serialized_end=861
+  _globals['_ROUTEANDINVOKERESPONSE']._serialized_end=553
+  _globals['_AGENTCHUNK']._serialized_start=555
+  _globals['_AGENTCHUNK']._serialized_end=601
+  _globals['_AGENTRESULT']._serialized_start=603
+  _globals['_AGENTRESULT']._serialized_end=707
+  _globals['_COMPLETED']._serialized_start=709
+  _globals['_COMPLETED']._serialized_end=767
+  _globals['_ROUTERSERVICE']._serialized_start=770
+  _globals['_ROUTERSERVICE']._serialized_end=962
 # @@protoc_insertion_point(module_scope)
