@@ -45,7 +45,7 @@ class ServerConfig:
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
     agent_modules: tuple[str, ...] = (DEMO_AGENTS_PACKAGE,)
-    agent_workers: int = 1
+    agent_workers: int = 2
     max_agent_output_bytes: int = 256 * 1024
 
     def routing(self) -> RoutingConfig:

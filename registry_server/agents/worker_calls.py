@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 
 from registry_server.agents.worker_frames import Frame
 from registry_server.domain.failure_text import AgentFailedError
+
+# Past this many unread pieces, new text joins the last piece: memory stays bounded by the characters.
+MAX_PENDING_PIECES = 64
 
 
 class WorkerFactoryError(AgentFailedError):
@@ -14,13 +18,13 @@ class WorkerFactoryError(AgentFailedError):
 
 
 class WorkerCall:
-    """Buffers a request's chunks (joined while nobody reads, never more than `max_chars`), then its end."""
+    """Buffers a request's chunks (never more than `max_chars` in all), then its end."""
 
     def __init__(self, request_id: int, max_chars: int) -> None:
         self.request_id = request_id
         self._max_chars = max_chars
         self._received = 0
-        self._pending: list[str] = []
+        self._pending: deque[str] = deque()
         self._error: BaseException | None = None
         self.finished = False
         self._wake = asyncio.Event()
@@ -48,7 +52,10 @@ class WorkerCall:
             return  # a worker never sends this much; what a misbehaving one sends beyond it is dropped
         text = text[:room]
         self._received += len(text)
-        self._pending.append(text)
+        if len(self._pending) >= MAX_PENDING_PIECES:
+            self._pending[-1] += text
+        else:
+            self._pending.append(text)
         self._wake.set()
 
     def _finish(self, error: BaseException | None) -> None:
@@ -57,12 +64,13 @@ class WorkerCall:
         self._wake.set()
 
     async def chunks(self) -> AsyncIterator[str]:
-        """The text as it arrives (pieces that arrived together are joined); raises the call's error."""
+        """The text in the pieces it arrived in; raises the call's error at the end."""
         while True:
             if self._pending:
-                text = "".join(self._pending)
-                self._pending.clear()
-                yield text
+                yield self._pending.popleft()
+                # Lets the other calls that got text in the same read go first: chunks of agents in one
+                # worker then reach the caller in the order the worker sent them.
+                await asyncio.sleep(0)
                 continue
             if self.finished:
                 if self._error is not None:
