@@ -40,7 +40,7 @@ class BlockingAgent:
         Path(f"{self.marker}.started").touch()
         deadline = time.monotonic() + BLOCK_LIMIT_S
         while not Path(f"{self.marker}.release").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)  # blocking on purpose: this is what the fence must survive
+            time.sleep(0.05)  # noqa: ASYNC251 - blocking on purpose: this is what the fence must survive
         return "unblocked"
 
 

@@ -14,8 +14,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from agent_registry_client import (
     Agent,
     AgentState,
-    FailedPrecondition,
     Factory,
+    FailedPrecondition,
     NotFound,
     RegistryClient,
     RouterClient,
