@@ -13,10 +13,6 @@ from registry_server.domain.failure_text import AgentFailedError
 MAX_PENDING_PIECES = 64
 
 
-class WorkerFactoryError(AgentFailedError):
-    """The worker could not build the agent; the message is the factory's failure."""
-
-
 class WorkerCall:
     """Buffers a request's chunks (never more than `max_chars` in all), then its end."""
 
@@ -36,8 +32,7 @@ class WorkerCall:
         if "chunk" in frame:
             self._take(str(frame["chunk"]))
         elif "error" in frame:
-            kind = WorkerFactoryError if frame.get("kind") == "factory" else AgentFailedError
-            self._finish(kind(str(frame["error"]), str(frame.get("traceback") or "")))
+            self._finish(AgentFailedError(str(frame["error"]), str(frame.get("traceback") or "")))
         else:
             self._finish(None)
 

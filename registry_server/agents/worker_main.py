@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -30,6 +31,8 @@ from registry_server.domain.failure_text import (
 from registry_server.registry.agent_protocol import RunnableAgent, answer_chunks
 
 log = logging.getLogger("registry_server.agent_worker")
+# Long chunks go out in pieces, so that no frame comes near the frame size limit.
+MAX_CHUNK_CHARS = 64 * 1024
 
 
 class AgentWorker:
@@ -56,20 +59,18 @@ class AgentWorker:
                 request_id = int(frame["id"])
                 task = asyncio.create_task(handler(request_id, frame))
                 self._tasks[request_id] = task
-                task.add_done_callback(self._forget_task)
+                task.add_done_callback(functools.partial(self._forget_task, request_id))
         for task in list(self._tasks.values()):
             task.cancel()
 
-    def _forget_task(self, task: asyncio.Task[None]) -> None:
-        for request_id, running in list(self._tasks.items()):
-            if running is task:
-                del self._tasks[request_id]
+    def _forget_task(self, request_id: int, _: asyncio.Task[None]) -> None:
+        self._tasks.pop(request_id, None)
 
     async def _build(self, request_id: int, frame: Frame) -> None:
         try:
             await self._agent(str(frame["agent"]), factory_from_frame(frame["factory"]), frame)
         except FactoryError as exc:
-            await self._send({"id": request_id, "error": exc.cause, "kind": "factory"})
+            await self._send({"id": request_id, "error": exc.cause})
             return
         await self._send({"id": request_id, "done": True})
 
@@ -81,8 +82,8 @@ class AgentWorker:
             async with contextlib.aclosing(chunks):
                 async for chunk in chunks:
                     kept = cap.take(chunk)
-                    if kept:
-                        await self._send({"id": request_id, "chunk": kept})
+                    for start in range(0, len(kept), MAX_CHUNK_CHARS):
+                        await self._send({"id": request_id, "chunk": kept[start : start + MAX_CHUNK_CHARS]})
                     if cap.full:
                         break
         except asyncio.CancelledError:
@@ -129,6 +130,9 @@ async def _serve(fd: int, allowlist: ModuleAllowlist) -> None:
         await AgentWorker(writer, allowlist).serve(reader)
     finally:
         writer.close()
+    # The server is gone: exit now rather than wait for threads that agent code may have left blocked.
+    logging.shutdown()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from registry_server.agents.module_allowlist import ModuleAllowlist
 from registry_server.agents.output_cap import WORKER_MARGIN_BYTES
-from registry_server.agents.worker_calls import WorkerCall, WorkerFactoryError
+from registry_server.agents.worker_calls import WorkerCall
 from registry_server.agents.worker_frames import Frame, FrameError, encode_frame, factory_to_frame, read_frame
 from registry_server.domain.agent import FactoryRef
 from registry_server.domain.failure_text import AgentFailedError
@@ -102,18 +102,18 @@ class AgentWorkerPool:
         slot = self._slots[next(self._next_slot)]
         key = uuid.uuid4().hex
         frame = {"op": "build", "agent": key, "factory": factory_to_frame(factory), "reimport": reimport}
-        call = await self._open(slot, frame)
+        call: WorkerCall | None = None
         try:
             async with asyncio.timeout(FACTORY_TIMEOUT_S + 5):
+                call = await self._open(slot, frame)
                 await call.outcome()
-        except WorkerFactoryError as exc:
-            raise factory_error(factory, str(exc)) from None
         except AgentFailedError as exc:
             raise factory_error(factory, str(exc)) from None
         except TimeoutError:
             raise factory_error(factory, f"did not finish within {FACTORY_TIMEOUT_S:g} s") from None
         finally:
-            self._close(slot, call)
+            if call is not None:
+                self._close(slot, call)
         agent = WorkerAgent(self, slot.index, key, factory)
         weakref.finalize(agent, self._forget_soon, slot.index, key)
         return agent

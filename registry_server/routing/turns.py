@@ -35,7 +35,7 @@ class TurnRunner:
     async def run(self, query: str, session_id: str, user_id: str) -> AsyncGenerator[TurnEvent, None]:
         """The decision, each agent's chunks and then its result, then the combined answer."""
         self._router.validate_query(query)
-        context = await self._session_context(session_id, user_id)
+        context, owner = await self._session_context(session_id, user_id)
         decision = await self._router.decide(query, context)
         yield decision
         session_id = context.session_id
@@ -45,7 +45,7 @@ class TurnRunner:
         agents = [(name, getattr(index.agent(name), "instance", None)) for name in decision.selected_agents]
         agent_context = {
             "session_id": session_id,
-            "user_id": user_id,
+            "user_id": owner,
             "previous_query": context.last_query,
             "previous_response": context.last_response,
             "last_agent": context.last_agent,
@@ -66,24 +66,25 @@ class TurnRunner:
             await self._sessions.set_last_agent(session_id, primary, query, combined)
         yield TurnCompleted(combined, session_id)
 
-    async def _session_context(self, session_id: str, user_id: str) -> SessionContext:
-        """The given session's context (created when no session_id is given)."""
+    async def _session_context(self, session_id: str, user_id: str) -> tuple[SessionContext, str]:
+        """The given session's context and owner (a session is created when no session_id is given)."""
         if user_id:
             validate_user_id(user_id)
         if not session_id:
             if not user_id:
                 validate_user_id(user_id)  # raises: a new session needs its user
             session = await self._sessions.create_session(user_id, {"created_by": "RouteAndInvoke"})
-            return SessionContext(session.session_id)
+            return SessionContext(session.session_id), session.user_id
         validate_session_id(session_id)
         session = await self._sessions.get_session(session_id)
         if user_id and session.user_id != user_id:
             raise NotFoundError(f"no session has id {session_id!r}; ListSessions shows a user's sessions")
         if session.status is not SessionStatus.ACTIVE:
             raise InvalidStateError(f"session {session_id} is {session.status.value}; start a new session")
-        return SessionContext(
+        context = SessionContext(
             session.session_id, session.last_agent_called, session.last_query, session.last_response
         )
+        return context, session.user_id
 
     def _combine(self, selected: Sequence[str], results: Mapping[str, AgentResult]) -> str:
         """The answers under a heading per agent, in selection order; a lone answer needs no heading."""
