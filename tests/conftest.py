@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent_registry_client import RegistryClient, SessionClient
 from registry_server.config import ServerConfig
@@ -14,7 +15,8 @@ from registry_server.server import RegistryServer, start_server
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = REPO / "data" / "default_registry.yaml"
-DEMO_AGENTS = {"tickets_agent", "finops_agent", "oxygen_agent"}
+# The agents of the shipped default registry.
+DEMO_AGENTS = set(yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))["agents"])
 # Test servers may build agents from the demo package and from the test suite's own factories.
 AGENT_MODULES = ("registry_server.demo_agents", "tests")
 

@@ -76,3 +76,10 @@ async def test_an_adk_agent_without_google_adk_is_a_clear_failed_precondition(
     async with RegistryClient(f"127.0.0.1:{server.port}") as client:
         with pytest.raises(FailedPrecondition, match=r"needs google-adk.*agent-registry\[adk\]"):
             await client.register_agent(Agent("recall_agent", Factory(ADK, "create_recall_agent")))
+
+
+async def test_the_default_glossary_agent_answers_without_an_llm(server: RegistryServer) -> None:
+    events = await ask(server, "what does SLA mean")
+    result = result_of(events, "glossary_agent")
+    assert result.success and result.response.startswith("SLA (service-level agreement)")
+    assert chunks_of(events, "glossary_agent"), "its partial events stream"

@@ -134,14 +134,16 @@ async def register_pair(server: RegistryServer, first: Factory, second: Factory)
         )
 
 
-async def test_agents_run_in_parallel(server: RegistryServer, router: RouterClient) -> None:
+async def test_agents_run_in_parallel(start: StartServer) -> None:
+    server = await start(agent_workers=1)  # the two agents meet through events of one worker process
     key = uuid.uuid4().hex
     await register_pair(
         server,
         Factory("tests.fake_agents", "create_rendezvous_agent", {"me": f"{key}a", "partner": f"{key}b"}),
         Factory("tests.fake_agents", "create_rendezvous_agent", {"me": f"{key}b", "partner": f"{key}a"}),
     )
-    decision, results, _ = split(await turn(router, "alpha and beta", user_id="alice"))
+    async with RouterClient(f"127.0.0.1:{server.port}") as router:
+        decision, results, _ = split(await turn(router, "alpha and beta", user_id="alice"))
     assert decision.selected_agents == ("alpha_agent", "beta_agent")
     assert all(r.success for r in results), [r.error for r in results]
 
