@@ -83,14 +83,16 @@ class AgentRegistry:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
         result = await asyncio.to_thread(self._store.load)
         now = self._clock()
-        agents: dict[str, RegisteredAgent] = {}
         records: dict[str, str] = {}
-        for stored in result.specs:
-            spec = replace(
-                stored, create_time=stored.create_time or now, update_time=stored.update_time or now
-            )
+        specs = [
+            replace(stored, create_time=stored.create_time or now, update_time=stored.update_time or now)
+            for stored in result.specs
+        ]
+        for spec in specs:
             records[spec.name] = encode_record(spec)
-            agents[spec.name] = await self._built(spec, etag_of(records[spec.name]))
+        # Built concurrently: with worker processes, each build is a round trip.
+        built = await asyncio.gather(*(self._built(spec, etag_of(records[spec.name])) for spec in specs))
+        agents = {agent.name: agent for agent in built}
         if result.source is not LoadSource.PRIMARY:
             await asyncio.to_thread(self._store.save, render_file(records))
         self._install(agents, records)

@@ -24,7 +24,10 @@ ADK_MISSING = "it needs google-adk, which is not installed here: pip install 'ag
 
 async def call_factory(factory: FactoryRef, *, reimport: bool = False) -> object:
     """What `factory` returns; raises FactoryError naming the cause."""
-    function = load_factory(factory, reimport=reimport)
+    if factory.module in sys.modules and not reimport:
+        function = load_factory(factory)
+    else:  # importing runs module code, which may block: off the event loop
+        function = await asyncio.to_thread(load_factory, factory, reimport=reimport)
     try:
         async with asyncio.timeout(FACTORY_TIMEOUT_S):
             if inspect.iscoroutinefunction(function):
