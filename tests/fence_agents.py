@@ -27,6 +27,17 @@ class InterruptingAgent:
         raise KeyboardInterrupt
 
 
+class StubbornGenerator:
+    """Streams, and keeps streaming when told to stop: misuses GeneratorExit."""
+
+    async def run(self, query: str, context: Mapping[str, Any]) -> AsyncIterator[str]:
+        while True:
+            try:
+                yield "x" * 1024
+            except GeneratorExit:
+                yield "still here"
+
+
 class BlockingAgent:
     """Blocks its event loop with time.sleep until `<marker>.release` exists (at most 30 s).
 
@@ -121,6 +132,10 @@ def create_exiting_agent() -> ExitingAgent:
 
 def create_interrupting_agent() -> InterruptingAgent:
     return InterruptingAgent()
+
+
+def create_stubborn_generator() -> StubbornGenerator:
+    return StubbornGenerator()
 
 
 def create_blocking_agent(marker: str) -> BlockingAgent:

@@ -112,6 +112,20 @@ async def test_system_exit_and_keyboard_interrupt_are_the_agents_failures(
     assert result_of(await ask(server, "echoing"), "echo_agent").success
 
 
+@pytest.mark.parametrize("workers", [1, 0])
+async def test_an_agent_that_ignores_generator_exit_is_stopped_and_fails(
+    start: StartServer, workers: int
+) -> None:
+    server = await start(agent_workers=workers, max_agent_output_bytes=4096)
+    await register(server, "stubborn_agent", Factory(FENCE, "create_stubborn_generator"), "stubborn")
+    result = result_of(await ask(server, "stubborn"), "stubborn_agent")
+    # Stopped at the cap either way: where the generator runs in the server's process its refusal to stop is
+    # its failure; from a worker, the server has already cut the answer and cancelled the call.
+    misuse = "RuntimeError: async generator ignored GeneratorExit"
+    assert result.error == misuse if workers == 0 else result.response.endswith("per agent per turn]")
+    assert await _health(server) == health_pb2.HealthCheckResponse.SERVING
+
+
 async def test_a_factory_raising_system_exit_is_refused_and_nothing_stored(client: RegistryClient) -> None:
     with pytest.raises(FailedPrecondition, match="raised SystemExit: the factory exits"):
         await client.register_agent(Agent("exit_agent", Factory(FENCE, "create_exiting_factory")))
