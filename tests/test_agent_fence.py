@@ -29,6 +29,7 @@ from tests.agent_turns import ask, register, result_of
 from tests.conftest import StartServer
 from tests.markers import wait_for_path
 from tests.server_process import start_server_process
+from tests.test_auth import secured, tokens  # noqa: F401 - fixtures: a server with tokens and roles
 
 FENCE = "tests.fence_agents"
 
@@ -60,6 +61,28 @@ async def test_os_system_is_refused_before_any_import(client: RegistryClient, tm
     lookalike = Factory("registry_server.demo_agents_evil", "create")
     with pytest.raises(FailedPrecondition, match="outside the allowed agent modules"):
         await client.register_agent(Agent("lookalike_agent", lookalike))
+
+
+async def test_no_role_gets_past_the_allowlist(
+    secured: RegistryServer,  # noqa: F811
+    tokens: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Not even an admin: registering, batch registering and updating to a foreign module all refuse it."""
+    witness = tmp_path / "pwned"
+    shell = Factory("os", "system", {"command": f"touch {witness}"})
+    async with RegistryClient(f"127.0.0.1:{secured.port}", token=tokens["ops"]) as admin:
+        with pytest.raises(FailedPrecondition, match="outside the allowed agent modules"):
+            await admin.register_agent(Agent("shell_agent", shell))
+        with pytest.raises(FailedPrecondition, match="outside the allowed agent modules"):
+            await admin.batch_register_agents([Agent("shell_agent", shell)])
+        with pytest.raises(FailedPrecondition, match="outside the allowed agent modules"):
+            await admin.update_agent("tickets_agent", factory=shell)
+        tickets = await admin.get_agent("tickets_agent")
+    assert tickets.factory.module == "registry_server.demo_agents.tickets", (
+        "the refused update changed nothing"
+    )
+    assert not witness.exists()
 
 
 async def test_a_stored_agent_outside_the_allowlist_loads_unavailable(tmp_path: Path, data_dir: Path) -> None:
