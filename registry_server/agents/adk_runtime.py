@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from registry_server.domain.failure_text import AgentFailedError, cut
 APP_NAME = "agent_registry"
 DEFAULT_USER = "user"
 MAX_CONTEXT_CHARS = 4000
+# How many sessions' last answers an agent remembers, to avoid resending a turn its session already holds.
+MAX_REMEMBERED_SESSIONS = 10_000
 
 
 def session_service() -> BaseSessionService:
@@ -31,7 +34,7 @@ class AdkAgentRunner:
     def __init__(self, agent: BaseAgent) -> None:
         self._sessions = session_service()
         self._runner = Runner(app_name=APP_NAME, agent=agent, session_service=self._sessions)
-        self._last_answers: dict[str, str] = {}
+        self._last_answers: OrderedDict[str, str] = OrderedDict()
 
     async def run(self, query: str, context: Mapping[str, Any]) -> AsyncIterator[str]:
         """The agent's text as it streams; an error event fails the turn."""
@@ -61,7 +64,13 @@ class AdkAgentRunner:
                     answer.append(text)
                     if rest:
                         yield rest
-        self._last_answers[session_id] = "\n\n".join(answer)
+        self._remember(session_id, "\n\n".join(answer))
+
+    def _remember(self, session_id: str, answer: str) -> None:
+        self._last_answers[session_id] = answer
+        self._last_answers.move_to_end(session_id)
+        while len(self._last_answers) > MAX_REMEMBERED_SESSIONS:
+            self._last_answers.popitem(last=False)
 
     async def _session(self, user_id: str, session_id: str) -> str:
         """The id of the ADK session for the registry session, created on the first turn."""
