@@ -84,6 +84,8 @@ def start_server(data_dir: Path, *extra: str, port: int = 0) -> Child:
         str(data_dir),
         "--defaults-file",
         str(defaults),
+        "--agent-modules",
+        "bench,registry_server.demo_agents",
     ]
     return Child([*args, *extra])
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from bench import references, registry_writes, routing, stage1
+from bench import agents, references, registry_writes, routing, stage1
 from bench.processes import Child, run_load, start_echo_server, start_server
 from bench.seed import write_registry, write_sessions
 
@@ -360,6 +360,8 @@ def main() -> None:
                 figures += result
         print("bench: list_sessions_growth ...", file=sys.stderr, flush=True)
         growth.update(list_sessions_growth(work))
+        print("bench: agent figures ...", file=sys.stderr, flush=True)
+        figures += agents.run(work)
         print("bench: throughput and memory ...", file=sys.stderr, flush=True)
         figures += [throughput_ratio_figure(work), memory_figure(work)]
     report = {

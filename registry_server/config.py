@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE, ModuleAllowlist
 from registry_server.routing.config import RoutingConfig, load_routing_config
 
 ENV_PREFIX = "AGENT_REGISTRY_"
@@ -60,6 +61,9 @@ class ServerConfig:
     min_client_ping_interval_s: float = 10.0
     trace_exporter: str | None = None
     max_event_bytes: int = 2 * 1024 * 1024
+    agent_modules: tuple[str, ...] = (DEMO_AGENTS_PACKAGE,)
+    agent_workers: int = 2
+    max_agent_output_bytes: int = 256 * 1024
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -96,6 +100,10 @@ class Flag:
     def variable(self) -> str:
         """Its environment variable: AGENT_REGISTRY_ and the flag in upper case."""
         return ENV_PREFIX + self.name.removeprefix("--").upper().replace("-", "_")
+
+
+def _module_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def _truthy(value: str) -> bool:
@@ -242,6 +250,24 @@ FLAGS = (
     Flag(
         "--max-event-bytes", "max_event_bytes", int, "largest session event accepted (AppendEvent), in bytes"
     ),
+    Flag(
+        "--agent-modules",
+        "agent_modules",
+        _module_list,
+        "comma-separated module prefixes agent factories may be imported from; any other is refused",
+    ),
+    Flag(
+        "--agent-workers",
+        "agent_workers",
+        int,
+        "worker processes that host in-process agents; 0 runs agent code in the server (unfenced)",
+    ),
+    Flag(
+        "--max-agent-output-bytes",
+        "max_agent_output_bytes",
+        int,
+        "largest answer kept from one agent in one turn; the rest is cut with a note",
+    ),
 )
 
 
@@ -309,7 +335,7 @@ def _problem(config: ServerConfig) -> str | None:
         return f"--metrics-port must be 0-65535, got {config.metrics_port}"
     if config.max_concurrent_rpcs < 1:
         return "--max-concurrent-rpcs must be at least 1"
-    return _connection_problem(config)
+    return _connection_problem(config) or _agent_problem(config)
 
 
 def _connection_problem(config: ServerConfig) -> str | None:
@@ -326,4 +352,17 @@ def _connection_problem(config: ServerConfig) -> str | None:
     for flag, seconds in limits.items():
         if not 0 < seconds < 10**7:
             return f"{flag} must be a positive number of seconds, got {seconds}"
+    return None
+
+
+def _agent_problem(config: ServerConfig) -> str | None:
+    """What makes the agent settings unusable, or None."""
+    if not 0 <= config.agent_workers <= 64:
+        return f"--agent-workers must be 0-64, got {config.agent_workers}"
+    if config.max_agent_output_bytes < 1024:
+        return "--max-agent-output-bytes must be at least 1024"
+    try:
+        ModuleAllowlist(config.agent_modules)
+    except ValueError as error:
+        return f"--agent-modules: {error}"
     return None

@@ -22,6 +22,7 @@ from agentregistry.v1 import (
     session_service_pb2,
     session_service_pb2_grpc,
 )
+from registry_server.agents.agent_host import AgentHost
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.reflection import enable_reflection
 from registry_server.api.registry_servicer import RegistryServicer
@@ -39,6 +40,7 @@ from registry_server.registry.backend import lease_store_for, open_registry_stor
 from registry_server.registry.leases import LeaseKeeper
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
+from registry_server.routing.invoker import InvocationLimits
 from registry_server.routing.router import Router
 from registry_server.routing.vector_cache import VECTOR_CACHE_FILE_NAME, VectorCache
 from registry_server.sessions.open_store import open_session_store
@@ -71,6 +73,7 @@ class RegistryServer:
     leases: LeaseKeeper | None = None
     metrics_port: int | None = None
     _stop_metrics: Callable[[], None] | None = field(default=None, repr=False)
+    agent_host: AgentHost | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
@@ -79,6 +82,8 @@ class RegistryServer:
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         if self._stop_metrics is not None:
             self._stop_metrics()
+        if self.agent_host is not None:
+            await self.agent_host.stop()
         await self.retention.stop()
         await self.sessions.close()
         if self.leases is not None:
@@ -106,9 +111,11 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     routing = config.routing()
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
+    agent_host = AgentHost(config.agent_modules, config.agent_workers, config.max_agent_output_bytes)
     try:
+        await agent_host.start()
         store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
-        registry = AgentRegistry(store)
+        registry = AgentRegistry(store, builder=agent_host)
         await registry.load()
         leases = LeaseKeeper(registry, lease_store_for(store))
         await leases.start()
@@ -116,6 +123,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
             config.database_url, config.data_dir, sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms
         )
     except BaseException:
+        await agent_host.stop()
         data_dir_lock.release()
         raise
     retention = timedelta(days=config.session_retention_days)
@@ -138,7 +146,10 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry, router, leases), server
     )
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
+    limits = InvocationLimits(routing.agent_timeout_s, config.max_agent_output_bytes)
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(
+        RouterServicer(router, sessions, limits), server
+    )
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(
             sessions,
@@ -162,6 +173,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     except BaseException:
         await server.stop(0)
         await sessions.close()
+        await agent_host.stop()
         data_dir_lock.release()
         raise
     track_registry(lambda: len(registry), lambda: _unavailable_count(registry))
@@ -189,6 +201,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         leases,
         metrics_port,
         stop_metrics,
+        agent_host,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent_registry_client import RegistryClient, SessionClient
 from registry_server.config import ServerConfig
@@ -15,7 +16,10 @@ from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixture
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = REPO / "data" / "default_registry.yaml"
-DEMO_AGENTS = {"tickets_agent", "finops_agent", "oxygen_agent"}
+# The agents of the shipped default registry.
+DEMO_AGENTS = set(yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))["agents"])
+# Test servers may build agents from the demo package and from the test suite's own factories.
+AGENT_MODULES = ("registry_server.demo_agents", "tests")
 
 StartServer = Callable[..., Awaitable[RegistryServer]]
 
@@ -39,6 +43,7 @@ async def start(data_dir: Path) -> AsyncIterator[StartServer]:
             "data_dir": data_dir,
             "defaults_file": DEFAULTS_FILE,
             "shutdown_grace_s": 0.5,
+            "agent_modules": AGENT_MODULES,
         }
         settings.update(overrides)
         server = await start_server(ServerConfig(**settings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 
@@ -83,17 +84,20 @@ class RendezvousAgent:
 
 
 class HangingAgent:
-    """Never answers; records that it started and that it was cancelled."""
+    """Never answers; creates `<marker>.started` when it starts and `<marker>.cancelled` when cancelled.
 
-    def __init__(self, key: str) -> None:
-        self.key = key
+    Files, because the agent may run in a worker process while the test watches from its own.
+    """
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
 
     async def run(self, query: str, context: Mapping[str, Any]) -> str:
-        signal(f"{self.key}:started").set()
+        Path(f"{self.marker}.started").touch()
         try:
             await asyncio.Event().wait()
         finally:
-            signal(f"{self.key}:cancelled").set()
+            Path(f"{self.marker}.cancelled").touch()
         return "unreachable"
 
 
@@ -115,8 +119,8 @@ def create_rendezvous_agent(me: str, partner: str) -> RendezvousAgent:
     return RendezvousAgent(me, partner)
 
 
-def create_hanging_agent(key: str) -> HangingAgent:
-    return HangingAgent(key)
+def create_hanging_agent(marker: str) -> HangingAgent:
+    return HangingAgent(marker)
 
 
 def create_failing_agent() -> FailingAgent:

@@ -60,6 +60,8 @@ async def start_server_process(
         str(data_dir),
         "--defaults-file",
         str(defaults),
+        "--agent-modules",
+        "registry_server.demo_agents,tests",
         *args,
         cwd=REPO,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},

@@ -22,13 +22,13 @@ WAIT_S = 30
 
 
 class GatedBuilds:
-    """Replaces build_agent: builds of SLOW wait until released; the others return at once."""
+    """An agent builder whose builds of SLOW wait until released; the others return at once."""
 
     def __init__(self) -> None:
         self.started = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def __call__(self, factory: FactoryRef, reimport: bool = False) -> object:
+    async def build(self, factory: FactoryRef, *, reimport: bool = False) -> object:
         if factory == SLOW:
             self.started.set()
             await self.release.wait()
@@ -36,15 +36,13 @@ class GatedBuilds:
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> GatedBuilds:
-    gated = GatedBuilds()
-    monkeypatch.setattr("registry_server.registry.agent_registry.build_agent", gated)
-    return gated
+def builds() -> GatedBuilds:
+    return GatedBuilds()
 
 
 @pytest.fixture
-async def registry(tmp_path: Path) -> AsyncIterator[AgentRegistry]:
-    loaded = AgentRegistry(JournalStore(tmp_path, None))
+async def registry(tmp_path: Path, builds: GatedBuilds) -> AsyncIterator[AgentRegistry]:
+    loaded = AgentRegistry(JournalStore(tmp_path, None), builder=builds)
     await loaded.load()
     yield loaded
     await loaded.close()

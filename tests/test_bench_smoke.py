@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench import stage1
+import pytest
+
+from bench import agents, stage1
 from bench.load import main as run_scenario
 from bench.seed import write_registry, write_sessions
-from tests.conftest import StartServer
+from tests.conftest import AGENT_MODULES, StartServer
 
 
 async def test_every_load_scenario_runs(start: StartServer, data_dir: Path) -> None:
     write_registry(data_dir, 20)
     await asyncio.to_thread(write_sessions, data_dir, 30, {"long_session": 40})
-    server = await start()
+    server = await start(agent_modules=(*AGENT_MODULES, "bench"))
     target = f"127.0.0.1:{server.port}"
     scenarios = [
         ("get_agent", {"agent": "agent_00003"}),
@@ -62,3 +64,10 @@ def test_the_physical_references_measure(tmp_path: Path) -> None:
     assert references.fsync_p50_ms(tmp_path) > 0
     assert references.sqlite_commit_p50_ms(tmp_path) > 0
     assert list(tmp_path.iterdir()) == [], "the probes clean up after themselves"
+
+
+async def test_agent_turn_figures_run(start: StartServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = await start(agent_modules=(*AGENT_MODULES, "bench"))
+    monkeypatch.setattr(agents, "TURNS", 3)
+    figures = await agents._turn_figures(f"127.0.0.1:{server.port}")
+    assert figures["first_chunk_ms"]["p50"] > 0 and figures["cheap_turn_ms"]["p50"] > 0

@@ -55,7 +55,7 @@ async def test_connect_example(server: RegistryServer) -> None:
 
 
 async def test_router_example(server: RegistryServer) -> None:
-    assert await run_example("from agent_registry_client import AgentResult", server, "session_id")
+    assert await run_example("from agent_registry_client import AgentChunk", server, "session_id")
 
 
 def test_routing_config_example_is_the_defaults(tmp_path: Path) -> None:

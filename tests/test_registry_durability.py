@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent_registry_client import Agent, AgentState, Factory, FailedPrecondition, RegistryClient
+from registry_server.registry.agent_protocol import answer_chunks
 from registry_server.server import RegistryServer
-from tests.conftest import DEMO_AGENTS, StartServer
+from tests.conftest import AGENT_MODULES, DEMO_AGENTS, StartServer
 from tests.server_process import start_server_process
 from tests.test_registry_rpcs import ECHO, security_agent
 
@@ -186,7 +187,7 @@ async def test_broken_factory_at_startup_keeps_the_agent_unavailable_and_reloada
     }
     (data_dir / "registry_config.json").write_text(json.dumps(document))
 
-    server = await start()
+    server = await start(agent_modules=(*AGENT_MODULES, module))
     async with RegistryClient(f"127.0.0.1:{server.port}") as client:
         agent = await client.get_agent("plugin_agent")
         assert agent.state is AgentState.UNAVAILABLE
@@ -205,10 +206,12 @@ async def test_broken_factory_at_startup_keeps_the_agent_unavailable_and_reloada
 
 
 async def test_reload_picks_up_changed_code_and_keeps_a_working_agent_on_failure(
-    server: RegistryServer, client: RegistryClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    start: StartServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module = f"plugin_{uuid.uuid4().hex[:8]}"
     monkeypatch.syspath_prepend(str(tmp_path))
+    server = await start(agent_modules=(*AGENT_MODULES, module))
+    client = RegistryClient(f"127.0.0.1:{server.port}")
     source = tmp_path / f"{module}.py"
     source.write_text(_plugin_source("version one"))
     await client.register_agent(Agent("plugin_agent", Factory(module, "create")))
@@ -225,12 +228,13 @@ async def test_reload_picks_up_changed_code_and_keeps_a_working_agent_on_failure
     still = await client.get_agent("plugin_agent")
     assert still.state is AgentState.AVAILABLE, "a failed reload keeps the working instance"
     assert await answer_of(server, "plugin_agent") == "version two, longer"
+    await client.close()
 
 
 async def answer_of(server: RegistryServer, name: str) -> str:
     instance = server.registry.get(name).instance
     assert instance is not None
-    return await instance.run("q", {})  # type: ignore[attr-defined]
+    return "".join([chunk async for chunk in answer_chunks(instance, "q", {})])  # type: ignore[arg-type]
 
 
 def _plugin_source(answer: str) -> str:

@@ -23,6 +23,7 @@ from agent_registry_client import (
 )
 from agentregistry.v1 import agent_pb2, registry_service_pb2
 from registry_server.server import RegistryServer
+from tests.conftest import DEMO_AGENTS
 from tests.test_registry_rpcs import ECHO, security_agent
 
 Call = Callable[[RegistryClient], Awaitable[object]]
@@ -238,7 +239,7 @@ async def test_page_token_is_bound_to_its_filters(client: RegistryClient) -> Non
 
 async def test_oversized_page_is_capped(client: RegistryClient) -> None:
     page = await client.list_agents(page_size=100_000)
-    assert len(page.agents) == page.total_size == 3
+    assert len(page.agents) == page.total_size == len(DEMO_AGENTS)
 
 
 async def test_errors_are_typed_agent_registry_errors(client: RegistryClient) -> None:

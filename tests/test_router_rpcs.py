@@ -7,11 +7,13 @@ import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from agent_registry_client import (
     Agent,
+    AgentChunk,
     AgentResult,
     Capabilities,
     Completed,
@@ -29,7 +31,7 @@ from agent_registry_client import (
 )
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
-from tests.fake_agents import signal
+from tests.markers import wait_for_path
 from tests.test_registry_rpcs import security_agent
 
 
@@ -44,10 +46,11 @@ async def turn(router: RouterClient, query: str, **kwargs: str) -> list[TurnEven
 
 
 def split(events: list[TurnEvent]) -> tuple[RoutingDecision, list[AgentResult], Completed]:
-    decision, *results, completed = events
+    decision, *middle, completed = events
     assert isinstance(decision, RoutingDecision) and isinstance(completed, Completed)
-    assert all(isinstance(result, AgentResult) for result in results)
-    return decision, results, completed  # type: ignore[return-value]
+    results = [event for event in middle if isinstance(event, AgentResult)]
+    assert all(isinstance(event, AgentResult | AgentChunk) for event in middle)
+    return decision, results, completed
 
 
 async def test_show_my_tickets_goes_to_tickets_alone(router: RouterClient, sessions: SessionClient) -> None:
@@ -135,21 +138,23 @@ async def register_pair(server: RegistryServer, first: Factory, second: Factory)
         )
 
 
-async def test_agents_run_in_parallel(server: RegistryServer, router: RouterClient) -> None:
+async def test_agents_run_in_parallel(start: StartServer) -> None:
+    server = await start(agent_workers=1)  # the two agents meet through events of one worker process
     key = uuid.uuid4().hex
     await register_pair(
         server,
         Factory("tests.fake_agents", "create_rendezvous_agent", {"me": f"{key}a", "partner": f"{key}b"}),
         Factory("tests.fake_agents", "create_rendezvous_agent", {"me": f"{key}b", "partner": f"{key}a"}),
     )
-    decision, results, _ = split(await turn(router, "alpha and beta", user_id="alice"))
+    async with RouterClient(f"127.0.0.1:{server.port}") as router:
+        decision, results, _ = split(await turn(router, "alpha and beta", user_id="alice"))
     assert decision.selected_agents == ("alpha_agent", "beta_agent")
     assert all(r.success for r in results), [r.error for r in results]
 
 
-async def test_failing_and_hanging_agents_are_their_own_results(start: StartServer) -> None:
+async def test_failing_and_hanging_agents_are_their_own_results(start: StartServer, tmp_path: Path) -> None:
     server = await start(agent_timeout_s=0.3)
-    key = uuid.uuid4().hex
+    marker = tmp_path / "stuck"
     async with RegistryClient(f"127.0.0.1:{server.port}") as registry:
         await registry.batch_register_agents(
             [
@@ -160,7 +165,7 @@ async def test_failing_and_hanging_agents_are_their_own_results(start: StartServ
                 ),
                 Agent(
                     "stuck_agent",
-                    Factory("tests.fake_agents", "create_hanging_agent", {"key": key}),
+                    Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(marker)}),
                     capabilities=Capabilities(domains=("beta",)),
                 ),
                 Agent(
@@ -184,7 +189,7 @@ async def test_failing_and_hanging_agents_are_their_own_results(start: StartServ
         assert by_name["broken_agent"].error == "ConnectionError: the tickets backend refused the connection"
         assert not by_name["stuck_agent"].success and by_name["stuck_agent"].error == "timed out after 0.3 s"
         assert results[-1].agent_name == "stuck_agent", "the hanging agent does not hold back the others"
-        assert signal(f"{key}:cancelled").is_set(), "a timed-out agent is cancelled"
+        await wait_for_path(marker.with_suffix(".cancelled"))  # a timed-out agent is cancelled
         assert "**Alpha:**\n(unavailable: ConnectionError" in completed.combined_response
         session = await sessions.get_session(completed.session_id)
         assert {(i.agent_name, i.success) for i in session.invocations} == {
@@ -195,27 +200,27 @@ async def test_failing_and_hanging_agents_are_their_own_results(start: StartServ
         assert session.last_agent_called == "good_agent", "the first selected agent that answered"
 
 
-async def test_cancelling_the_call_cancels_the_agents(server: RegistryServer, router: RouterClient) -> None:
-    key = uuid.uuid4().hex
+async def test_cancelling_the_call_cancels_the_agents(
+    server: RegistryServer, router: RouterClient, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
     await register_pair(
         server,
-        Factory("tests.fake_agents", "create_hanging_agent", {"key": f"{key}1"}),
-        Factory("tests.fake_agents", "create_hanging_agent", {"key": f"{key}2"}),
+        Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(first)}),
+        Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(second)}),
     )
     events = router.route_and_invoke("alpha and beta", user_id="alice")
     decision = await anext(events)
     assert isinstance(decision, RoutingDecision) and len(decision.selected_agents) == 2
     reading = asyncio.ensure_future(anext(events))
-    await signal(f"{key}1:started").wait()
-    await signal(f"{key}2:started").wait()
+    await wait_for_path(first.with_suffix(".started"))
+    await wait_for_path(second.with_suffix(".started"))
     reading.cancel()  # Jarvis gives up: the pending read is cancelled, which cancels the call
     with contextlib.suppress(asyncio.CancelledError):
         await reading
     await events.aclose()
-    # A deadline only so that a broken cancellation fails the test instead of hanging it.
-    await asyncio.wait_for(
-        asyncio.gather(signal(f"{key}1:cancelled").wait(), signal(f"{key}2:cancelled").wait()), 10
-    )
+    await wait_for_path(first.with_suffix(".cancelled"))
+    await wait_for_path(second.with_suffix(".cancelled"))
 
 
 async def test_route_decides_without_running_or_writing(
@@ -352,8 +357,9 @@ async def test_jarvis_cli_prints_each_answer_and_the_session(server: RegistrySer
     first = await jarvis("show my tickets and courses", "--user", "alice")
     assert "-> tickets_agent, oxygen_agent (stage 2 fallback:" in first
     assert (
-        "[tickets_agent, " in first
-        and "[oxygen_agent, " in first
+        "[tickets_agent]\n" in first
+        and "[oxygen_agent]\n" in first
+        and "[tickets_agent done, " in first
         and "Python Advanced - 60% complete" in first
     )
     session_id = first.rsplit("--session ", 1)[1].split(")")[0]

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from registry_server.agents.agent_host import AgentHost
+from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.routing import CapabilityKind
 from registry_server.registry.agent_registry import AgentRegistry
@@ -37,7 +39,10 @@ def demo_index() -> CapabilityIndex:
 
 @pytest.fixture
 async def demo_router(tmp_path: Path) -> Router:
-    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE))
+    registry = AgentRegistry(
+        JournalStore(tmp_path, DEFAULTS_FILE),
+        builder=AgentHost((DEMO_AGENTS_PACKAGE,), 0, 1 << 18),
+    )
     await registry.load()
     return Router(registry, RoutingConfig(), None)
 

@@ -20,7 +20,7 @@ from agentregistry.v1 import registry_service_pb2
 from registry_server.config import ServerConfig, parse_config, shipped_defaults_file
 from registry_server.registry import journal
 from registry_server.server import RegistryServer
-from tests.conftest import DEFAULTS_FILE, REPO, StartServer
+from tests.conftest import DEFAULTS_FILE, DEMO_AGENTS, REPO, StartServer
 from tests.server_process import start_server_process
 from tests.test_registry_rpcs import ECHO, security_agent
 
@@ -81,7 +81,7 @@ async def test_grpcurl_admin_calls_from_the_readme(server: RegistryServer) -> No
         "agentregistry.v1.RegistryService/ListAgents",
     )
     body = json.loads(page.stdout)
-    assert body["total_size"] == 4 and len(body["agents"]) == 2 and body["next_page_token"]
+    assert body["total_size"] == len(DEMO_AGENTS) + 1 and len(body["agents"]) == 2 and body["next_page_token"]
 
     health = await asyncio.to_thread(grpcurl, target, "grpc.health.v1.Health/Check")
     assert json.loads(health.stdout) == {"status": "SERVING"}

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent_registry_client import RouterClient, SessionClient
+from registry_server.agents.agent_host import AgentHost
+from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE
 from registry_server.domain.routing import SessionContext, Stage2Outcome
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.journal_store import JournalStore
@@ -21,6 +23,9 @@ from tests.routing_agents import WORKPLACE, registered
 MULTI = "show my tickets and courses"
 
 
+DEMO_MODULES = (DEMO_AGENTS_PACKAGE,)
+
+
 @pytest.fixture
 def gemini() -> Iterator[FakeGemini]:
     fake = FakeGemini().start()
@@ -30,7 +35,7 @@ def gemini() -> Iterator[FakeGemini]:
 
 @pytest.fixture
 async def registry(tmp_path: Path) -> AsyncIterator[AgentRegistry]:
-    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE))
+    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE), builder=AgentHost(DEMO_MODULES, 0, 1 << 18))
     await registry.load()
     yield registry
 
@@ -93,7 +98,9 @@ async def test_every_failure_falls_back_and_says_why(
 async def test_the_prompt_shows_each_candidates_examples_and_the_previous_turn(
     tmp_path: Path, gemini: FakeGemini
 ) -> None:
-    registry = AgentRegistry(JournalStore(tmp_path, tmp_path / "no-defaults.yaml"))
+    registry = AgentRegistry(
+        JournalStore(tmp_path, tmp_path / "no-defaults.yaml"), builder=AgentHost(DEMO_MODULES, 0, 1 << 18)
+    )
     await registry.load()
     for agent in WORKPLACE[:3]:
         await registry.register(registered(agent).spec)

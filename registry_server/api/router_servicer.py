@@ -10,14 +10,16 @@ from agentregistry.v1 import router_service_pb2 as pb
 from agentregistry.v1 import router_service_pb2_grpc
 from registry_server.api.routing_messages import (
     cases_from_proto,
+    chunk_to_proto,
     decision_to_proto,
     report_to_proto,
     result_to_proto,
 )
 from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import NotFoundError
-from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext
+from registry_server.domain.routing import AgentChunk, AgentResult, RoutingDecision, SessionContext
 from registry_server.routing.evaluation import evaluate
+from registry_server.routing.invoker import InvocationLimits
 from registry_server.routing.router import Router
 from registry_server.routing.turns import TurnRunner
 from registry_server.sessions.event_validation import validate_request_id
@@ -28,10 +30,12 @@ from registry_server.sessions.validation import validate_session_id, validate_us
 class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
     """The RouterService over a Router and the session store."""
 
-    def __init__(self, router: Router, sessions: SessionStore) -> None:
+    def __init__(
+        self, router: Router, sessions: SessionStore, limits: InvocationLimits | None = None
+    ) -> None:
         self._router = router
         self._sessions = sessions
-        self._turns = TurnRunner(router, sessions)
+        self._turns = TurnRunner(router, sessions, limits)
 
     async def Route(self, request: pb.RouteRequest, context: aio.ServicerContext) -> pb.RouteResponse:
         self._router.validate_query(request.query)
@@ -67,7 +71,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         )
         try:
             async for event in events:
-                if isinstance(event, RoutingDecision):
+                if isinstance(event, AgentChunk):
+                    yield pb.RouteAndInvokeResponse(agent_chunk=chunk_to_proto(event))
+                elif isinstance(event, RoutingDecision):
                     yield pb.RouteAndInvokeResponse(decision=decision_to_proto(event))
                 elif isinstance(event, AgentResult):
                     yield pb.RouteAndInvokeResponse(agent_result=result_to_proto(event))
@@ -77,4 +83,5 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                     )
                     yield pb.RouteAndInvokeResponse(completed=completed)
         finally:
-            await events.aclose()  # on cancellation this cancels the agents still running
+            # On cancellation this cancels the agents still running and drops what was buffered for them.
+            await events.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from agentregistry.v1 import router_service_pb2, routing_pb2
-from registry_server.domain.routing import AgentResult, Candidate, RoutingDecision, Stage2Outcome
+from registry_server.domain.routing import AgentChunk, AgentResult, Candidate, RoutingDecision, Stage2Outcome
 from registry_server.routing.evaluation import EvaluationReport, RoutingCase
 
 _STAGE2_TO_PROTO = {
@@ -84,3 +84,8 @@ def report_to_proto(report: EvaluationReport) -> router_service_pb2.EvaluateRout
             for m in report.misses
         ],
     )
+
+
+def chunk_to_proto(chunk: AgentChunk) -> router_service_pb2.AgentChunk:
+    """The AgentChunk message."""
+    return router_service_pb2.AgentChunk(agent_name=chunk.agent_name, text=chunk.text)

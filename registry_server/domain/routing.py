@@ -99,3 +99,11 @@ class TurnCompleted:
 
     combined_response: str
     session_id: str
+
+
+@dataclass(frozen=True)
+class AgentChunk:
+    """A piece of one agent's answer, sent as soon as the agent produced it."""
+
+    agent_name: str
+    text: str

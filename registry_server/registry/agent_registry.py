@@ -21,11 +21,11 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
+from registry_server.registry.agent_protocol import AgentBuilder
 from registry_server.registry.agent_listing import AgentFilter, AgentPage, page_of
 from registry_server.registry.agent_updates import apply_changes, check_update_paths
 from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
 from registry_server.registry.document import build_document, encode_record, etag_of
-from registry_server.registry.factories import build_agent
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -59,8 +59,9 @@ class AgentRegistry:
     committed with the etag it was based on, and a conflict makes the registry re-check and try again.
     """
 
-    def __init__(self, store: RegistryStore, clock: Clock = utc_now) -> None:
+    def __init__(self, store: RegistryStore, clock: Clock = utc_now, *, builder: AgentBuilder) -> None:
         self._store = store
+        self._builder = builder
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}
         self._sorted_names: list[str] = []
@@ -72,8 +73,8 @@ class AgentRegistry:
     async def load(self) -> LoadResult:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
         result = await self._store.load()
-        for stored in result.agents:
-            agent = await self._built(stored)
+        # Built concurrently: with worker processes, each build is a round trip.
+        for agent in await asyncio.gather(*(self._built(stored) for stored in result.agents)):
             self._agents[agent.name] = agent
         self._sorted_names = sorted(self._agents)
         self._feed.start(result.revision, result.recent_changes)
@@ -146,7 +147,7 @@ class AgentRegistry:
         if previous is not None:
             return self._results_of(previous)
         specs = self._checked_new(specs, prefix)
-        instances = [await build_agent(spec.factory) for spec in specs]
+        instances = [await self._builder.build(spec.factory) for spec in specs]
         now = self._clock()
         built = []
         for spec, instance in zip(specs, instances, strict=True):
@@ -203,7 +204,7 @@ class AgentRegistry:
             spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
             if spec.factory == current.spec.factory:
                 return replace(current, spec=spec)
-            instance = await build_agent(spec.factory)
+            instance = await self._builder.build(spec.factory)
             return replace(
                 current, spec=spec, instance=instance, state=AgentState.AVAILABLE, state_message=""
             )
@@ -275,7 +276,7 @@ class AgentRegistry:
         for _ in range(MAX_ATTEMPTS):
             started = self.get(name)
             try:
-                instance = await build_agent(started.spec.factory, reimport=True)
+                instance = await self._builder.build(started.spec.factory, reimport=True)
             except FactoryError as exc:
                 current = self._agents.get(name)
                 if current is not None and current.state is AgentState.UNAVAILABLE:
@@ -436,7 +437,7 @@ class AgentRegistry:
     async def _built(self, stored: StoredAgent) -> RegisteredAgent:
         spec, etag, revision = stored.spec, stored.etag, stored.revision
         try:
-            instance = await build_agent(spec.factory)
+            instance = await self._builder.build(spec.factory)
         except FactoryError as exc:
             log.error("agent %s is unavailable: %s", spec.name, exc)
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)

@@ -2,35 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from dataclasses import replace
 
 from registry_server.domain.errors import InvalidStateError, NotFoundError
-from registry_server.domain.routing import AgentResult, RoutingDecision, SessionContext, TurnCompleted
+from registry_server.domain.routing import (
+    AgentChunk,
+    AgentResult,
+    RoutingDecision,
+    SessionContext,
+    TurnCompleted,
+)
 from registry_server.domain.session import NewInvocation, Role, SessionStatus
-from registry_server.routing.invoker import invoke_all
+from registry_server.routing.invoker import InvocationLimits, invoke_all
 from registry_server.routing.router import Router
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import validate_session_id, validate_user_id
 
-TurnEvent = RoutingDecision | AgentResult | TurnCompleted
+TurnEvent = RoutingDecision | AgentChunk | AgentResult | TurnCompleted
 
 
 class TurnRunner:
     """Runs RouteAndInvoke: every event is yielded after what it reports is durably recorded."""
 
-    def __init__(self, router: Router, sessions: SessionStore) -> None:
+    def __init__(
+        self, router: Router, sessions: SessionStore, limits: InvocationLimits | None = None
+    ) -> None:
         self._router = router
         self._sessions = sessions
+        self._limits = limits or InvocationLimits()
 
     async def run(
         self, query: str, session_id: str, user_id: str, request_id: str = ""
-    ) -> AsyncIterator[TurnEvent]:
-        """The decision, then one result per selected agent as each finishes, then the combined answer.
+    ) -> AsyncGenerator[TurnEvent, None]:
+        """The decision, each agent's chunks and then its result, then the combined answer.
 
         Without a session_id the turn creates one under `request_id`, so a retried call reuses it.
         """
         self._router.validate_query(query)
-        context = await self._session_context(session_id, user_id, request_id)
+        context, owner = await self._session_context(session_id, user_id, request_id)
         decision = await self._router.decide(query, context)
         yield decision
         session_id = context.session_id
@@ -40,16 +50,18 @@ class TurnRunner:
         agents = [(name, getattr(index.agent(name), "instance", None)) for name in decision.selected_agents]
         agent_context = {
             "session_id": session_id,
-            "user_id": user_id,
+            "user_id": owner,
             "previous_query": context.last_query,
             "previous_response": context.last_response,
             "last_agent": context.last_agent,
         }
         results: dict[str, AgentResult] = {}
-        async for result in invoke_all(agents, query, agent_context, self._router.config.agent_timeout_s):
-            await self._sessions.record_invocation(session_id, _invocation(query, result))
-            results[result.agent_name] = result
-            yield result
+        limits = replace(self._limits, timeout_s=self._router.config.agent_timeout_s)
+        async for event in invoke_all(agents, query, agent_context, limits):
+            if isinstance(event, AgentResult):
+                await self._sessions.record_invocation(session_id, _invocation(query, event))
+                results[event.agent_name] = event
+            yield event
 
         combined = self._combine(decision.selected_agents, results)
         single = decision.selected_agents[0] if len(decision.selected_agents) == 1 else ""
@@ -59,8 +71,10 @@ class TurnRunner:
             await self._sessions.set_last_agent(session_id, primary, query, combined)
         yield TurnCompleted(combined, session_id)
 
-    async def _session_context(self, session_id: str, user_id: str, request_id: str) -> SessionContext:
-        """The given session's context (created when no session_id is given)."""
+    async def _session_context(
+        self, session_id: str, user_id: str, request_id: str
+    ) -> tuple[SessionContext, str]:
+        """The given session's context and owner (a session is created when no session_id is given)."""
         if user_id:
             validate_user_id(user_id)
         if not session_id:
@@ -69,16 +83,17 @@ class TurnRunner:
             session = await self._sessions.create_session(
                 user_id, {"created_by": "RouteAndInvoke"}, request_id=request_id
             )
-            return SessionContext(session.session_id)
+            return SessionContext(session.session_id), session.user_id
         validate_session_id(session_id)
         session = await self._sessions.get_session(session_id)
         if user_id and session.user_id != user_id:
             raise NotFoundError(f"no session has id {session_id!r}; ListSessions shows a user's sessions")
         if session.status is not SessionStatus.ACTIVE:
             raise InvalidStateError(f"session {session_id} is {session.status.value}; start a new session")
-        return SessionContext(
+        context = SessionContext(
             session.session_id, session.last_agent_called, session.last_query, session.last_response
         )
+        return context, session.user_id
 
     def _combine(self, selected: Sequence[str], results: Mapping[str, AgentResult]) -> str:
         """The answers under a heading per agent, in selection order; a lone answer needs no heading."""

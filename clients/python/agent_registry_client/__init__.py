@@ -38,6 +38,7 @@ from agent_registry_client.models import (
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
 from agent_registry_client.routing_models import (
+    AgentChunk,
     AgentResult,
     Candidate,
     Completed,
@@ -64,6 +65,7 @@ __all__ = [
     "Agent",
     "AgentCache",
     "AgentChange",
+    "AgentChunk",
     "AgentPage",
     "AgentRegistry",
     "AgentRegistryError",

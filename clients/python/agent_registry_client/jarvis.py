@@ -1,6 +1,6 @@
 """A tiny Jarvis: `python -m agent_registry_client.jarvis "show my tickets and courses" [--session ID]`.
 
-Prints the routing decision, each agent's answer as it arrives, and the session to continue with.
+Prints the routing decision, each agent's answer as it streams, and the session to continue with.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ import sys
 from agent_registry_client.channel import DEFAULT_TARGET, TlsOptions
 from agent_registry_client.errors import AgentRegistryError
 from agent_registry_client.router import RouterClient
-from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision
+from agent_registry_client.routing_models import (
+    AgentChunk,
+    AgentResult,
+    Completed,
+    RoutingDecision,
+    TurnEvent,
+)
 
 
 async def ask(
@@ -21,24 +27,50 @@ async def ask(
 ) -> int:
     """Runs one turn and prints it; returns the process exit code."""
     async with RouterClient(target, token=token, tls=tls) as router:
-        answered = False
+        printer = TurnPrinter()
         try:
             async for event in router.route_and_invoke(query, session_id=session_id, user_id=user_id):
-                if isinstance(event, RoutingDecision):
-                    chosen = ", ".join(event.selected_agents) or "no agent"
-                    print(f"-> {chosen} (stage 2 {event.stage2.lower()}: {event.stage2_reason})", flush=True)
-                elif isinstance(event, AgentResult):
-                    status = f"{event.duration_ms} ms" if event.success else f"failed: {event.error}"
-                    print(f"\n[{event.agent_name}, {status}]\n{event.response}", flush=True)
-                    answered = True
-                elif isinstance(event, Completed):
-                    if not answered:
-                        print(event.combined_response)
-                    print(f"\nsession: {event.session_id}  (continue with --session {event.session_id})")
+                printer.show(event)
         except AgentRegistryError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     return 0
+
+
+class TurnPrinter:
+    """Prints a turn's events: chunks at once, under a header whenever the speaking agent changes."""
+
+    def __init__(self) -> None:
+        self._speaking = ""
+        self._streamed: set[str] = set()
+        self._answered = False
+
+    def show(self, event: TurnEvent) -> None:
+        """Prints one event."""
+        if isinstance(event, RoutingDecision):
+            chosen = ", ".join(event.selected_agents) or "no agent"
+            print(f"-> {chosen} (stage 2 {event.stage2.lower()}: {event.stage2_reason})", flush=True)
+        elif isinstance(event, AgentChunk):
+            if event.agent_name != self._speaking:
+                print(f"\n[{event.agent_name}]", flush=True)
+                self._speaking = event.agent_name
+            print(event.text, end="", flush=True)
+            self._streamed.add(event.agent_name)
+        elif isinstance(event, AgentResult):
+            self._show_result(event)
+        elif isinstance(event, Completed):
+            if not self._answered:
+                print(event.combined_response)
+            print(f"\nsession: {event.session_id}  (continue with --session {event.session_id})")
+
+    def _show_result(self, result: AgentResult) -> None:
+        status = f"{result.duration_ms} ms" if result.success else f"failed: {result.error}"
+        if result.agent_name in self._streamed:
+            print(f"\n[{result.agent_name} done, {status}]", flush=True)
+        else:
+            print(f"\n[{result.agent_name}, {status}]\n{result.response}", flush=True)
+        self._speaking = ""
+        self._answered = True
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ from agent_registry_client.base import Metadata, ServiceClient
 from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.errors import error_from_rpc
 from agent_registry_client.routing_models import (
+    AgentChunk,
     AgentResult,
     Completed,
     RoutingCase,
@@ -84,7 +85,10 @@ class RouterClient(ServiceClient):
         timeout: float | None = None,
         metadata: Metadata = (),
     ) -> AsyncIterator[TurnEvent]:
-        """The decision, then each agent's result as it finishes, then the combined answer.
+        """The decision, agents' chunks as they stream, each agent's result as it ends, then the answer.
+
+        An agent's chunks come before its result, and joined they are its `response`; chunks of agents
+        running in parallel interleave.
 
         Leaving the loop early cancels the call and the agents still running on the server.
         """
@@ -99,7 +103,9 @@ class RouterClient(ServiceClient):
         try:
             async for message in call:
                 kind = message.WhichOneof("event")
-                if kind == "decision":
+                if kind == "agent_chunk":
+                    yield AgentChunk(message.agent_chunk.agent_name, message.agent_chunk.text)
+                elif kind == "decision":
                     yield RoutingDecision.from_proto(message.decision)
                 elif kind == "agent_result":
                     yield AgentResult.from_proto(message.agent_result)

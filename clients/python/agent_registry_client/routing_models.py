@@ -89,6 +89,14 @@ class AgentResult:
 
 
 @dataclass(frozen=True)
+class AgentChunk:
+    """A piece of one agent's answer, as soon as the agent produced it (its result follows)."""
+
+    agent_name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Completed:
     """The end of a turn: the combined answer and the session it was recorded in."""
 
@@ -96,7 +104,7 @@ class Completed:
     session_id: str
 
 
-TurnEvent = RoutingDecision | AgentResult | Completed
+TurnEvent = RoutingDecision | AgentChunk | AgentResult | Completed
 
 
 @dataclass(frozen=True)

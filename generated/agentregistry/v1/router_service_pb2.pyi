@@ -86,14 +86,24 @@ class RouteAndInvokeRequest(_message.Message):
     def __init__(self, query: _Optional[str] = ..., session_id: _Optional[str] = ..., user_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RouteAndInvokeResponse(_message.Message):
-    __slots__ = ("decision", "agent_result", "completed")
+    __slots__ = ("decision", "agent_result", "completed", "agent_chunk")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     AGENT_RESULT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    AGENT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     decision: _routing_pb2.RoutingDecision
     agent_result: AgentResult
     completed: Completed
-    def __init__(self, decision: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., agent_result: _Optional[_Union[AgentResult, _Mapping]] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ...) -> None: ...
+    agent_chunk: AgentChunk
+    def __init__(self, decision: _Optional[_Union[_routing_pb2.RoutingDecision, _Mapping]] = ..., agent_result: _Optional[_Union[AgentResult, _Mapping]] = ..., completed: _Optional[_Union[Completed, _Mapping]] = ..., agent_chunk: _Optional[_Union[AgentChunk, _Mapping]] = ...) -> None: ...
+
+class AgentChunk(_message.Message):
+    __slots__ = ("agent_name", "text")
+    AGENT_NAME_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    agent_name: str
+    text: str
+    def __init__(self, agent_name: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class AgentResult(_message.Message):
     __slots__ = ("agent_name", "response", "success", "duration_ms", "error")

@@ -70,8 +70,9 @@ class RouterServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RouteAndInvoke(self, request, context):
-        """Decides, runs the selected agents in parallel and streams: one `decision`, then one `agent_result`
-        per selected agent as each finishes, then `completed` with the combined answer. Creates a session
+        """Decides, runs the selected agents in parallel and streams: one `decision`, then `agent_chunk` events
+        as the agents produce text (chunks of parallel agents interleave), then each agent's `agent_result`
+        with its whole answer as it finishes, then `completed` with the combined answer. Creates a session
         when none is given and records the user's turn, each invocation, the answer and the last agent.
         An agent that fails or times out is its own `agent_result` with success=false; the stream goes on.
         Cancelling the call cancels the agents still running.
