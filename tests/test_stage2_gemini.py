@@ -35,7 +35,9 @@ def gemini() -> Iterator[FakeGemini]:
 
 @pytest.fixture
 async def registry(tmp_path: Path) -> AsyncIterator[AgentRegistry]:
-    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE), builder=AgentHost(DEMO_MODULES, 0, 1 << 18))
+    registry = AgentRegistry(
+        JournalStore(tmp_path, DEFAULTS_FILE), builder=AgentHost(DEMO_MODULES, 0, 1 << 18)
+    )
     await registry.load()
     yield registry
 

@@ -21,8 +21,8 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
-from registry_server.registry.agent_protocol import AgentBuilder
 from registry_server.registry.agent_listing import AgentFilter, AgentPage, page_of
+from registry_server.registry.agent_protocol import AgentBuilder
 from registry_server.registry.agent_updates import apply_changes, check_update_paths
 from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
 from registry_server.registry.document import build_document, encode_record, etag_of
