@@ -143,24 +143,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     server = aio.server(
         interceptors=[RequestDecodingInterceptor(), interceptor], options=channel_options(config)
     )
-    registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry, router, leases), server
-    )
-    limits = InvocationLimits(routing.agent_timeout_s, config.max_agent_output_bytes)
-    router_service_pb2_grpc.add_RouterServiceServicer_to_server(
-        RouterServicer(router, sessions, limits), server
-    )
-    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(
-            sessions,
-            max_content_bytes=config.max_content_bytes,
-            retention=retention,
-            max_event_bytes=config.max_event_bytes,
-        ),
-        server,
-    )
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    health = _add_services(server, config, registry=registry, router=router, sessions=sessions, leases=leases)
     enable_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:
         port = _listen(server, config.host, config.port, credentials)
@@ -173,6 +156,8 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     except BaseException:
         await server.stop(0)
         await sessions.close()
+        await leases.stop()
+        await registry.close()
         await agent_host.stop()
         data_dir_lock.release()
         raise
@@ -203,6 +188,37 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         stop_metrics,
         agent_host,
     )
+
+
+def _add_services(
+    server: aio.Server,
+    config: ServerConfig,
+    *,
+    registry: AgentRegistry,
+    router: Router,
+    sessions: SessionStore,
+    leases: LeaseKeeper,
+) -> health_aio.HealthServicer:
+    """Adds the three services and health to `server`; returns the health servicer."""
+    registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
+        RegistryServicer(registry, router, leases), server
+    )
+    limits = InvocationLimits(router.config.agent_timeout_s, config.max_agent_output_bytes)
+    router_service_pb2_grpc.add_RouterServiceServicer_to_server(
+        RouterServicer(router, sessions, limits), server
+    )
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionServicer(
+            sessions,
+            max_content_bytes=config.max_content_bytes,
+            retention=timedelta(days=config.session_retention_days),
+            max_event_bytes=config.max_event_bytes,
+        ),
+        server,
+    )
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    return health
 
 
 def _unavailable_count(registry: AgentRegistry) -> int:
