@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import yaml
 from grpc import aio
@@ -34,6 +35,8 @@ from registry_server.routing.router import Router
 
 MAX_BATCH = 1000
 
+Context = aio.ServicerContext[Any, Any]
+
 
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     """The RegistryService over one AgentRegistry."""
@@ -49,9 +52,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         """The agent's message, with its lease TTL when it holds a lease."""
         return with_lease(self._messages.message(self._registry.get(name)), self._leases.lease_of(name))
 
-    async def ListAgents(
-        self, request: pb.ListAgentsRequest, context: aio.ServicerContext
-    ) -> pb.ListAgentsResponse:
+    async def ListAgents(self, request: pb.ListAgentsRequest, context: Context) -> pb.ListAgentsResponse:
         agent_filter = AgentFilter(
             tag=request.tag,
             domain=request.domain,
@@ -74,13 +75,11 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             revision=self._registry.revision,
         )
 
-    async def GetAgent(
-        self, request: pb.GetAgentRequest, context: aio.ServicerContext
-    ) -> pb.GetAgentResponse:
+    async def GetAgent(self, request: pb.GetAgentRequest, context: Context) -> pb.GetAgentResponse:
         return pb.GetAgentResponse(agent=self._message(request.name))
 
     async def RegisterAgent(
-        self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
+        self, request: pb.RegisterAgentRequest, context: Context
     ) -> pb.RegisterAgentResponse:
         ttl = ttl_from_proto(request.agent, "agent.lease_ttl")
         agent = await self._registry.register(
@@ -93,7 +92,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def BatchRegisterAgents(
-        self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
+        self, request: pb.BatchRegisterAgentsRequest, context: Context
     ) -> pb.BatchRegisterAgentsResponse:
         if len(request.agents) > MAX_BATCH:
             raise ValidationError.single(
@@ -111,9 +110,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             agents=[with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name)) for agent in agents]
         )
 
-    async def UpdateAgent(
-        self, request: pb.UpdateAgentRequest, context: aio.ServicerContext
-    ) -> pb.UpdateAgentResponse:
+    async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: Context) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
         agent = await self._registry.update(
@@ -122,28 +119,24 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return pb.UpdateAgentResponse(agent=agent_to_proto(agent))
 
     async def SetAgentEnabled(
-        self, request: pb.SetAgentEnabledRequest, context: aio.ServicerContext
+        self, request: pb.SetAgentEnabledRequest, context: Context
     ) -> pb.SetAgentEnabledResponse:
         agent = await self._registry.set_enabled(
             request.name, request.enabled, request.etag, request_key("SetAgentEnabled", request)
         )
         return pb.SetAgentEnabledResponse(agent=agent_to_proto(agent))
 
-    async def DeleteAgent(
-        self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
-    ) -> pb.DeleteAgentResponse:
+    async def DeleteAgent(self, request: pb.DeleteAgentRequest, context: Context) -> pb.DeleteAgentResponse:
         await self._registry.delete(request.name, request.etag, request_key("DeleteAgent", request))
         await self._leases.revoke(request.name)
         return pb.DeleteAgentResponse()
 
-    async def ReloadAgent(
-        self, request: pb.ReloadAgentRequest, context: aio.ServicerContext
-    ) -> pb.ReloadAgentResponse:
+    async def ReloadAgent(self, request: pb.ReloadAgentRequest, context: Context) -> pb.ReloadAgentResponse:
         agent = await self._registry.reload(request.name, request_key("ReloadAgent", request))
         return pb.ReloadAgentResponse(agent=agent_to_proto(agent))
 
     async def ExportRegistry(
-        self, request: pb.ExportRegistryRequest, context: aio.ServicerContext
+        self, request: pb.ExportRegistryRequest, context: Context
     ) -> pb.ExportRegistryResponse:
         document = self._registry.export_document()
         if request.format == pb.EXPORT_FORMAT_YAML:
@@ -157,22 +150,20 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def SearchAgents(
-        self, request: pb.SearchAgentsRequest, context: aio.ServicerContext
+        self, request: pb.SearchAgentsRequest, context: Context
     ) -> pb.SearchAgentsResponse:
         if request.last_agent:
             validate_name(request.last_agent, "last_agent")
         candidates = self._router.candidates(request.query, SessionContext(last_agent=request.last_agent))
         return pb.SearchAgentsResponse(candidates=candidates_to_proto(candidates))
 
-    async def KeepAlive(
-        self, request: pb.KeepAliveRequest, context: aio.ServicerContext
-    ) -> pb.KeepAliveResponse:
+    async def KeepAlive(self, request: pb.KeepAliveRequest, context: Context) -> pb.KeepAliveResponse:
         validate_name(request.name)
         lease = await self._leases.keep_alive(request.name, ttl_from_proto(request, "ttl"))
         return keep_alive_response(lease)
 
     async def WatchAgents(
-        self, request: pb.WatchAgentsRequest, context: aio.ServicerContext
+        self, request: pb.WatchAgentsRequest, context: Context
     ) -> AsyncIterator[pb.WatchAgentsResponse]:
         since = request.since_revision if request.HasField("since_revision") else None
         if since is not None and since < 0:

@@ -26,6 +26,7 @@ from registry_server.registry.agent_updates import apply_changes, check_update_p
 from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
 from registry_server.registry.document import build_document, encode_record, etag_of
 from registry_server.registry.factories import build_agent
+from registry_server.registry.health import HEALTHY, AgentHealth, HealthSource
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -63,6 +64,7 @@ class AgentRegistry:
         self._store = store
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}
+        self._health: dict[str, AgentHealth] = {}
         self._sorted_names: list[str] = []
         self._listeners: list[AgentListener] = []
         self._feed = ChangeFeed()
@@ -73,8 +75,7 @@ class AgentRegistry:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
         result = await self._store.load()
         for stored in result.agents:
-            agent = await self._built(stored)
-            self._agents[agent.name] = agent
+            self._admit(await self._built(stored))
         self._sorted_names = sorted(self._agents)
         self._feed.start(result.revision, result.recent_changes)
         self._store.subscribe(self._apply_external)
@@ -277,15 +278,14 @@ class AgentRegistry:
             try:
                 instance = await build_agent(started.spec.factory, reimport=True)
             except FactoryError as exc:
-                current = self._agents.get(name)
-                if current is not None and current.state is AgentState.UNAVAILABLE:
-                    self._replace_runtime(replace(current, state_message=exc.cause))
+                if HealthSource.BUILD in self._health_of(name).failures:
+                    self._judge(name, HealthSource.BUILD, False, exc.cause)
                 raise
             current = self.get(name)
             if current.spec.factory != started.spec.factory:
                 continue
-            reloaded = replace(current, instance=instance, state=AgentState.AVAILABLE, state_message="")
-            self._replace_runtime(reloaded)
+            self._agents[name] = replace(current, instance=instance)
+            reloaded = self._judge(name, HealthSource.BUILD, True, "", force_notify=True)
             log.info("reloaded agent %s", name)
             if request is not None and request.request_id:
                 self._reloads[request.request_id] = (request.fingerprint, reloaded)
@@ -294,14 +294,36 @@ class AgentRegistry:
             return reloaded
         raise _too_contended(name)
 
-    def set_health(self, name: str, available: bool, reason: str) -> None:
-        """Marks the agent AVAILABLE or UNAVAILABLE with the reason; runtime state only, never stored."""
-        current = self._agents.get(name)
-        if current is None:
-            return
-        state = AgentState.AVAILABLE if available else AgentState.UNAVAILABLE
-        if current.state is not state or current.state_message != reason:
-            self._replace_runtime(replace(current, state=state, state_message=reason))
+    def set_health(
+        self, name: str, available: bool, reason: str, source: HealthSource = HealthSource.PROBE
+    ) -> None:
+        """Records `source`'s verdict on the agent; runtime state only, never stored.
+
+        The agent is AVAILABLE only while every source (its build, its lease, its probes) finds it so:
+        a verdict of one source never makes available an agent another source finds unavailable.
+        """
+        if name in self._agents:
+            self._judge(name, source, available, reason)
+
+    def health(self, name: str) -> AgentHealth:
+        """Each source's verdict on the agent (HEALTHY for an unknown name)."""
+        return self._health_of(name)
+
+    def _health_of(self, name: str) -> AgentHealth:
+        return self._health.get(name, HEALTHY)
+
+    def _judge(
+        self, name: str, source: HealthSource, available: bool, reason: str, force_notify: bool = False
+    ) -> RegisteredAgent:
+        """Applies one source's verdict and re-derives the agent's public state; notifies on a change."""
+        current = self._agents[name]
+        health = self._health_of(name).judged(source, available, reason)
+        self._health[name] = health
+        judged = _with_health(current, health)
+        if force_notify or judged != current:
+            self._agents[name] = judged
+            self._notify(name)
+        return judged
 
     def _checked_current(self, name: str, etag: str) -> RegisteredAgent:
         current = self.get(name)
@@ -370,7 +392,12 @@ class AgentRegistry:
         by_name.update({record.name: None for record in records if record.kind is ChangeKind.DELETE})
         self._feed.offer(records, lambda: self._install(by_name))
         await self._wait_installed(last)
-        return installed
+        return [self._installed_as(agent) for agent in installed]
+
+    def _installed_as(self, committed: RegisteredAgent) -> RegisteredAgent:
+        """The committed agent as installed (with its health), unless a later change replaced it."""
+        current = self._agents.get(committed.name)
+        return current if current is not None and current.etag == committed.etag else committed
 
     async def _catch_up(self, revision: int) -> None:
         """Waits a little for changes up to `revision` to be installed, so a re-check sees them.
@@ -417,21 +444,33 @@ class AgentRegistry:
                 if existed:
                     del self._agents[name]
                     del self._sorted_names[bisect.bisect_left(self._sorted_names, name)]
+                self._health.pop(name, None)
             else:
-                self._agents[name] = agent
+                self._admit(agent)
                 if not existed:
                     bisect.insort(self._sorted_names, name)
             self._notify(name)
+
+    def _admit(self, agent: RegisteredAgent) -> None:
+        """Stores a committed agent, its public state derived from its health.
+
+        A new agent, or one whose factory changed, was just built: its state is the build's verdict, and
+        the other sources' verdicts are kept. Otherwise the agent keeps the installed instance and health.
+        """
+        previous = self._agents.get(agent.name)
+        health = self._health_of(agent.name) if previous is not None else HEALTHY
+        if previous is None or previous.spec.factory != agent.spec.factory:
+            built = agent.state is AgentState.AVAILABLE
+            health = health.judged(HealthSource.BUILD, built, agent.state_message)
+        else:
+            agent = replace(agent, instance=previous.instance)
+        self._health[agent.name] = health
+        self._agents[agent.name] = _with_health(agent, health)
 
     def _notify(self, name: str) -> None:
         agent = self._agents.get(name)
         for listener in self._listeners:
             listener(name, agent)
-
-    def _replace_runtime(self, agent: RegisteredAgent) -> None:
-        """Swaps in runtime state (instance, state) that is not persisted."""
-        self._agents[agent.name] = agent
-        self._notify(agent.name)
 
     async def _built(self, stored: StoredAgent) -> RegisteredAgent:
         spec, etag, revision = stored.spec, stored.etag, stored.revision
@@ -441,6 +480,11 @@ class AgentRegistry:
             log.error("agent %s is unavailable: %s", spec.name, exc)
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
+
+
+def _with_health(agent: RegisteredAgent, health: AgentHealth) -> RegisteredAgent:
+    """The agent with the public state and reason its health gives."""
+    return replace(agent, state=health.state, state_message=health.reason)
 
 
 def _reused() -> ValidationError:
