@@ -231,3 +231,35 @@ async def test_an_unreachable_database_is_reported_after_the_start_deadline(
         StorageUnavailableError, match="cannot connect to PostgreSQL at postgresql://u:\\*\\*\\*@"
     ):
         await PostgresRegistryStore.open(f"postgresql://u:secret@127.0.0.1:{free_port()}/db")
+
+
+async def test_a_commit_whose_outcome_was_lost_still_reaches_its_own_instance(
+    two_stores: StorePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = two_stores
+    heard = Heard()
+    first.subscribe(heard)
+    committer = first._committer
+    commit_batch = committer._commit_batch
+
+    async def committed_then_connection_lost(changes: list[Change]) -> object:
+        await commit_batch(changes)
+        raise StorageUnavailableError("the connection broke before COMMIT was answered")
+
+    monkeypatch.setattr(committer, "_commit_batch", committed_then_connection_lost)
+    with pytest.raises(StorageUnavailableError):
+        await first.commit(Change((put("landed_agent"),)))
+    monkeypatch.setattr(committer, "_commit_batch", commit_batch)
+    acknowledged = await first.commit(Change((put("acknowledged_agent"),)))
+    await first.commit(Change((put("later_agent"),)))
+    records = await heard.until(1)
+    assert [(record.revision, record.name) for record in records] == [(acknowledged - 1, "landed_agent")]
+    await delivered_through(first, "later_agent")
+    assert [record.name for record in heard.records] == ["landed_agent"]  # never an acknowledged change
+
+
+async def delivered_through(store: PostgresRegistryStore, name: str) -> None:
+    """Waits until the store has passed over the latest change, which names `name`."""
+    last = (await store.changes_since(0))[-1]
+    assert last.name == name
+    assert await store.wait_for_revision(last.revision, timeout_s=10.0)

@@ -5,6 +5,10 @@ One row (`registry_state`) holds the revision. Each commit locks it first, so co
 across instances, revisions follow commit order with no gaps, and every etag check sees every change
 committed before it. The commit's NOTIFY carries the new revision; each instance then reads the log
 after the last revision it has seen and hands the other instances' changes to its listeners.
+
+A commit whose outcome was lost (the connection broke while COMMIT was on its way) may still have landed.
+Its rows are this instance's own, yet nothing here installed them: they are handed to the listeners like
+another instance's, so the in-memory registry never misses a committed change.
 """
 
 from __future__ import annotations
@@ -87,6 +91,11 @@ class PostgresRegistryStore:
         self._tasks: list[asyncio.Task[None]] = []
         self.caught_up = asyncio.Condition()
         self._committer = GroupCommitter(pool, self._commit_in)
+        # Own commits between taking their revisions and their caller hearing the outcome: change -> last.
+        self._unsettled: dict[int, int] = {}
+        self._settled = asyncio.Condition()
+        # Last revisions of own acknowledged commits that delivery has yet to pass over.
+        self._acknowledged: set[int] = set()
 
     @classmethod
     async def open(
@@ -180,10 +189,17 @@ class PostgresRegistryStore:
 
     async def commit(self, change: Change) -> int:
         """Commits the change atomically (group-committed with concurrent ones); returns its revision."""
-        current, last = await self._committer.commit(change)
-        if self._seen == current:  # nothing from other instances in between: no need to read it back
-            self._seen = last
-        return int(last)
+        try:
+            current, last = await self._committer.commit(change)
+            if self._seen == current:  # nothing from other instances in between: no need to read it back
+                self._seen = last
+            else:
+                self._acknowledged.add(last)
+            return int(last)
+        finally:
+            self._unsettled.pop(id(change), None)
+            async with self._settled:
+                self._settled.notify_all()
 
     async def _commit_in(self, connection: Connection, change: Change) -> tuple[int, int]:
         """Takes the change's revisions under the row lock, checks its request id, writes it.
@@ -197,6 +213,7 @@ class PostgresRegistryStore:
         if change.request_id:
             await self._refuse_duplicate(connection, change.request_id)
         last = await self._write(connection, change, current)
+        self._unsettled[id(change)] = last
         floor = last - self._keep_changes
         if floor - compacted > max(self._keep_changes // 10, 1):
             await connection.execute(COMPACT, floor)
@@ -283,11 +300,27 @@ class PostgresRegistryStore:
             if not rows:
                 break
             for group in _whole_changes(rows):
-                if group[0]["origin"] != self._instance:
+                if await self._needs_delivery(group):
                     await self._hand_to_listeners([_change_record(row) for row in group])
                 self._seen = max(self._seen, group[-1]["revision"])
+            self._acknowledged = {last for last in self._acknowledged if last > self._seen}
         async with self.caught_up:
             self.caught_up.notify_all()
+
+    async def _needs_delivery(self, group: Sequence[asyncpg.Record]) -> bool:
+        """Whether listeners have yet to hear of this change: another instance's, or an own one in doubt."""
+        last = group[-1]["revision"]
+        if last <= self._seen:
+            return False
+        if group[0]["origin"] != self._instance:
+            return True
+        async with self._settled:  # its caller is about to hear the outcome: wait for it
+            await self._settled.wait_for(lambda: last not in self._unsettled.values())
+        if last in self._acknowledged or last <= self._seen:
+            self._acknowledged.discard(last)
+            return False
+        log.warning("revision %d was committed here though its commit reported an error; installing it", last)
+        return True
 
     async def _hand_to_listeners(self, records: Sequence[ChangeRecord]) -> None:
         for listener in self._listeners:
