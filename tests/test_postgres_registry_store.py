@@ -263,3 +263,22 @@ async def delivered_through(store: PostgresRegistryStore, name: str) -> None:
     last = (await store.changes_since(0))[-1]
     assert last.name == name
     assert await store.wait_for_revision(last.revision, timeout_s=10.0)
+
+
+async def test_a_read_only_database_is_unavailable_not_an_internal_error(
+    postgres_url: str, two_stores: StorePair
+) -> None:
+    first, _ = two_stores
+    admin = await asyncpg.connect(postgres_url)
+    database = await admin.fetchval("SELECT current_database()")
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        await first.pool.expire_connections()  # as after a failover onto a standby
+        with pytest.raises(StorageUnavailableError, match="database is unavailable"):
+            await first.commit(Change((put("refused_agent"),)))
+        await admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        await first.pool.expire_connections()
+        revision = await first.commit(Change((put("accepted_agent"),)))
+    finally:
+        await admin.close()
+    assert [record.name for record in await first.changes_since(revision - 1)] == ["accepted_agent"]
