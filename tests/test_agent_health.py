@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from registry_server.domain.errors import FactoryError
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.health import HealthSource
 from registry_server.registry.journal_store import JournalStore
-from registry_server.registry.leases import LeaseKeeper, MemoryLeaseStore
+from registry_server.registry.leases import Lease, LeaseKeeper, MemoryLeaseStore
 
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
 OTHER_ECHO = FactoryRef("tests.fake_agents", "create_echo_agent", {"prefix": "other"})
@@ -166,3 +166,38 @@ async def test_listeners_hear_each_change_of_state_once(registry: AgentRegistry)
     registry.set_health(NAME, False, "probe failed: timeout")
     registry.set_health(NAME, True, "")
     assert heard == [AgentState.UNAVAILABLE, AgentState.AVAILABLE]
+
+
+class SharedLeases(MemoryLeaseStore):
+    """Leases another instance also changes: the test sends its notifications and counts the reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+        self.changed: Callable[[str], None] = lambda _name: None
+
+    def subscribe(self, changed: Callable[[str], None], reconnected: Callable[[], None]) -> None:
+        self.changed = changed
+
+    async def get(self, name: str) -> Lease | None:
+        self.reads += 1
+        await asyncio.sleep(0)  # a database round trip: notifications keep arriving meanwhile
+        return await super().get(name)
+
+
+async def test_a_burst_of_lease_notifications_costs_one_read_per_lease(registry: AgentRegistry) -> None:
+    leases = SharedLeases()
+    keeper = LeaseKeeper(registry, leases)
+    await keeper.start()
+    try:
+        granted = await leases.grant(NAME, timedelta(minutes=5))
+        for _ in range(10_000):  # renewals made on other instances
+            leases.changed(NAME)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + DEADLINE_S
+        while keeper.lease_of(NAME) != granted:
+            assert loop.time() < end, "the renewed lease was never read"
+            await asyncio.sleep(0.01)
+        assert leases.reads <= 2
+    finally:
+        await keeper.stop()

@@ -130,6 +130,8 @@ class LeaseKeeper:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._stale: set[str] = set()
+        self._refresher: asyncio.Task[None] | None = None
         self._listeners: list[LeaseChanged] = []
 
     async def start(self) -> None:
@@ -141,7 +143,7 @@ class LeaseKeeper:
 
     async def stop(self) -> None:
         """Stops watching and releases the store."""
-        for task in (self._task, *self._pending):
+        for task in (self._task, self._refresher, *self._pending):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -229,7 +231,14 @@ class LeaseKeeper:
             self._expired.discard(name)
 
     def _on_lease_changed(self, name: str) -> None:
-        self._spawn(self._reload(name))
+        """Marks the lease for re-reading; a burst of renewals costs one read per lease, in one task."""
+        self._stale.add(name)
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._reload_stale(), name="lease-refresh")
+
+    async def _reload_stale(self) -> None:
+        while self._stale:
+            await self._reload(self._stale.pop())
 
     def _on_reconnected(self) -> None:
         self._spawn(self._reload_all())
