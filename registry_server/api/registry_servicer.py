@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -85,8 +86,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         agent = await self._registry.register(
             spec_from_proto(request.agent, "agent"), request_key("RegisterAgent", request)
         )
-        if ttl is not None:
-            await self._leases.grant(agent.name, ttl)
+        await self._start_lease(agent, ttl)
         return pb.RegisterAgentResponse(
             agent=with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name))
         )
@@ -104,11 +104,22 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             specs, request=request_key("BatchRegisterAgents", request)
         )
         for agent, ttl in zip(agents, ttls, strict=True):
-            if ttl is not None:
-                await self._leases.grant(agent.name, ttl)
+            await self._start_lease(agent, ttl)
         return pb.BatchRegisterAgentsResponse(
             agents=[with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name)) for agent in agents]
         )
+
+    async def _start_lease(self, agent: RegisteredAgent, ttl: timedelta | None) -> None:
+        """Starts the lease of a just-registered agent.
+
+        A retried request (same request_id) starts none: its agent holds its lease already, or has since
+        been changed or deleted, and the retry answers as the first request did.
+        """
+        current = self._registry.find(agent.name)
+        if ttl is None or current is None or current.etag != agent.etag:
+            return
+        if self._leases.lease_of(agent.name) is None:
+            await self._leases.grant(agent.name, ttl)
 
     async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: Context) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
