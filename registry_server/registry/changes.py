@@ -84,7 +84,7 @@ class ChangeFeed:
             install()
             self.revision = records[-1].revision
             if records[0].request_id:
-                self._remember(records[0].request_id, tuple(records))
+                self._remember_installed(records)
             for watcher in self._watchers:
                 watcher.push(records)
             drained = True
@@ -122,6 +122,15 @@ class ChangeFeed:
         if key is None or not key.request_id:
             return None
         return self._requests.get(key.request_id)
+
+    def _remember_installed(self, records: Sequence[ChangeRecord]) -> None:
+        """Remembers what a request wrote; a change installed record by record is remembered whole."""
+        request_id = records[0].request_id
+        earlier = self._requests.get(request_id, ())
+        if earlier and earlier[-1].revision == records[0].revision - 1:
+            self._remember(request_id, (*earlier, *records))
+        else:
+            self._remember(request_id, tuple(records))
 
     def _remember(self, request_id: str, records: tuple[ChangeRecord, ...]) -> None:
         self._requests[request_id] = records
