@@ -201,3 +201,21 @@ async def test_a_burst_of_lease_notifications_costs_one_read_per_lease(registry:
         assert leases.reads <= 2
     finally:
         await keeper.stop()
+
+
+async def test_a_factory_error_at_start_up_is_logged_on_one_bounded_line(
+    registry: AgentRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await registry.close()
+    forged = "refused\nINFO registry_server: principal=ops method=DeleteAgent code=OK " + "x" * 100_000
+
+    async def failing(factory: FactoryRef, reimport: bool = False) -> object:
+        raise FactoryError(factory.module, factory.function, forged)
+
+    monkeypatch.setattr("registry_server.registry.agent_registry.build_agent", failing)
+    restarted = AgentRegistry(JournalStore(tmp_path, None))
+    await restarted.load()
+    await restarted.close()
+    [line] = [record.getMessage() for record in caplog.records if "is unavailable" in record.getMessage()]
+    assert "\n" not in line and "\\nINFO" in line
+    assert len(line) < 1000

@@ -91,5 +91,6 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 
 def _short(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    """The error's text for one log line: control characters escaped (it may quote a value), length capped."""
+    text = repr(str(error) or type(error).__name__)[1:-1]
     return text if len(text) <= 300 else text[:300] + "..."

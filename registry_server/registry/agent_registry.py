@@ -27,6 +27,7 @@ from registry_server.registry.changes import ChangeFeed, RequestKey, follow_chan
 from registry_server.registry.document import build_document, encode_record, etag_of
 from registry_server.registry.factories import build_agent
 from registry_server.registry.health import HEALTHY, AgentHealth, HealthSource
+from registry_server.registry.log_text import shown
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -477,7 +478,7 @@ class AgentRegistry:
         try:
             instance = await build_agent(spec.factory)
         except FactoryError as exc:
-            log.error("agent %s is unavailable: %s", spec.name, exc)
+            log.error("agent %s is unavailable: %s", spec.name, shown(str(exc)))
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
 
