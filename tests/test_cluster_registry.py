@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from registry_server.domain.agent import AgentSpec, FactoryRef
+from registry_server.domain.errors import RevisionCompactedError
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.changes import RequestKey
 from registry_server.registry.postgres_store import PostgresRegistryStore
@@ -51,3 +52,35 @@ async def test_a_batch_retried_on_another_instance_answers_with_the_whole_batch(
         (agent.name, agent.etag) for agent in registered
     ]
     assert second.revision == registered[-1].revision  # nothing was applied twice
+
+
+async def test_an_instance_that_fell_behind_the_compacted_log_loads_everything_again(
+    postgres_url: str,
+) -> None:
+    first = AgentRegistry(await PostgresRegistryStore.open(postgres_url, keep_changes=2))
+    partitioned = await PostgresRegistryStore.open(postgres_url, keep_changes=2)
+    second = AgentRegistry(partitioned)
+    await first.load()
+    await second.load()
+    try:
+        await first.register(AgentSpec("doomed_agent", ECHO))
+        await wait_for_revision(second, first.revision)
+        watch = second.watch(second.revision)
+        await partitioned._notifications.stop()  # hears nothing, as during a long partition
+        await first.delete("doomed_agent")
+        for i in range(12):
+            await first.register(AgentSpec(f"later_{i}_agent", ECHO))
+        partitioned._notifications.start()  # reconnects: what it missed is compacted away
+        await wait_for_revision(second, first.revision)
+        assert sorted(agent.name for agent in second.agents()) == sorted(
+            agent.name for agent in first.agents()
+        )
+        assert all(agent.routable for agent in second.agents())
+        with pytest.raises(RevisionCompactedError):  # a watcher lists again, as etcd's would
+            await anext(watch)
+        await first.register(AgentSpec("after_agent", ECHO))
+        await wait_for_revision(second, first.revision)  # and changes flow again
+        assert second.find("after_agent") is not None
+    finally:
+        await first.close()
+        await second.close()

@@ -18,6 +18,7 @@ from registry_server.domain.errors import (
     EtagMismatchError,
     FactoryError,
     NotFoundError,
+    RevisionCompactedError,
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
@@ -79,7 +80,7 @@ class AgentRegistry:
             self._admit(await self._built(stored))
         self._sorted_names = sorted(self._agents)
         self._feed.start(result.revision, result.recent_changes)
-        self._store.subscribe(self._apply_external)
+        self._store.subscribe(self._apply_external, self._reload_all)
         for name in self._sorted_names:
             self._notify(name)
         return result
@@ -410,7 +411,7 @@ class AgentRegistry:
             async with asyncio.timeout(CATCH_UP_AFTER_S):
                 await self._feed.installed(revision)
         except TimeoutError:
-            await self._apply_external(await self._store.changes_since(self._feed.revision))
+            await self._catch_up_from_store()
 
     async def _wait_installed(self, revision: int) -> None:
         """Waits for the install; if another instance's change is missing, asks the store for it."""
@@ -420,7 +421,33 @@ class AgentRegistry:
                     await self._feed.installed(revision)
                 return
             except TimeoutError:
-                await self._apply_external(await self._store.changes_since(self._feed.revision))
+                await self._catch_up_from_store()
+
+    async def _catch_up_from_store(self) -> None:
+        """Installs what the store holds past this instance's revision; loads it all if compacted away."""
+        try:
+            records = await self._store.changes_since(self._feed.revision)
+        except RevisionCompactedError:
+            await self._reload_all()
+            return
+        await self._apply_external(records)
+
+    async def _reload_all(self) -> None:
+        """Loads every agent again, after this instance missed changes the store no longer keeps."""
+        async with self._external:
+            result = await self._store.load()
+            loaded: dict[str, RegisteredAgent] = {}
+            for stored in result.agents:
+                current = self._agents.get(stored.spec.name)
+                if current is not None and current.spec.factory == stored.spec.factory:
+                    loaded[stored.spec.name] = replace(
+                        current, spec=stored.spec, etag=stored.etag, revision=stored.revision
+                    )
+                else:
+                    loaded[stored.spec.name] = await self._built(stored)
+            changed = {name: loaded.get(name) for name in {*self._agents, *loaded}}
+            self._feed.jump(result.revision, functools.partial(self._install, changed))
+            log.warning("loaded all %d agents again at revision %d", len(loaded), result.revision)
 
     async def _apply_external(self, records: Sequence[ChangeRecord]) -> None:
         """Builds and installs changes committed by another instance sharing the store."""

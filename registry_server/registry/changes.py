@@ -92,6 +92,23 @@ class ChangeFeed:
             self._progress.set()
             self._progress = asyncio.Event()
 
+    def jump(self, revision: int, install: Callable[[], None]) -> None:
+        """Installs a full reload that reflects `revision`, dropping the changes it covers.
+
+        The watchers end, as a gap would open in their streams: each resumes from the store, which
+        refuses a revision it no longer keeps (the caller lists again).
+        """
+        for first, (records, _) in list(self._pending.items()):
+            if records[-1].revision <= revision:
+                del self._pending[first]
+        install()
+        self.revision = max(self.revision, revision)
+        for watcher in self._watchers:
+            watcher.end()
+        self._progress.set()
+        self._progress = asyncio.Event()
+        self._drain()
+
     async def installed(self, revision: int) -> None:
         """Waits until every change up to `revision` is installed."""
         while self.revision < revision:

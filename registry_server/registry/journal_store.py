@@ -34,6 +34,7 @@ from registry_server.registry.store import (
     DuplicateRequestError,
     LoadResult,
     PutAgent,
+    Reload,
     StoreConflictError,
     StoredAgent,
 )
@@ -263,7 +264,7 @@ class JournalStore:
         # the history has a hole (a journal that lost records): find the position the slow way
         return [record for record in self._history if record.revision > revision][:limit]
 
-    def subscribe(self, listener: ChangeListener) -> None:
+    def subscribe(self, listener: ChangeListener, fallen_behind: Reload | None = None) -> None:
         """Never called back: no other process shares an embedded store."""
 
     async def close(self) -> None:

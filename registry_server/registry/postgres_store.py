@@ -45,6 +45,7 @@ from registry_server.registry.store import (
     Mutation,
     PutAgent,
     RejectedRecord,
+    Reload,
     StoreConflictError,
     StoredAgent,
 )
@@ -82,6 +83,7 @@ class PostgresRegistryStore:
         self._defaults_file = defaults_file
         self._instance = uuid.uuid4().hex
         self._listeners: list[ChangeListener] = []
+        self._reloads: list[Reload] = []
         self._seen = 0
         self._loaded = False
         self._wake = asyncio.Event()
@@ -260,9 +262,14 @@ class PostgresRegistryStore:
                 await connection.execute(COMPACT, floor)
                 return int(floor)
 
-    def subscribe(self, listener: ChangeListener) -> None:
-        """Calls `listener` with each change other instances commit, whole and in revision order."""
+    def subscribe(self, listener: ChangeListener, fallen_behind: Reload | None = None) -> None:
+        """Calls `listener` with each change other instances commit, whole and in revision order.
+
+        `fallen_behind` is called when this instance missed changes already compacted away.
+        """
         self._listeners.append(listener)
+        if fallen_behind is not None:
+            self._reloads.append(fallen_behind)
         self._start_listening()
 
     def _start_listening(self) -> None:
@@ -288,7 +295,8 @@ class PostgresRegistryStore:
             try:
                 await self._deliver_new_changes()
             except RevisionCompactedError as error:
-                log.error("this instance fell behind the compacted change log (%s); restart it", error)
+                log.warning("this instance fell behind the compacted change log (%s); loading it all", error)
+                await self._reload_after_falling_behind()
             except Exception:  # a lost connection: the listener's reconnect wakes us again
                 log.warning(
                     "could not read registry changes; will catch up after reconnecting", exc_info=True
@@ -306,6 +314,16 @@ class PostgresRegistryStore:
             self._acknowledged = {last for last in self._acknowledged if last > self._seen}
         async with self.caught_up:
             self.caught_up.notify_all()
+
+    async def _reload_after_falling_behind(self) -> None:
+        """Has every subscriber load everything again; delivery then goes on from the loaded revision."""
+        try:
+            for reload in self._reloads:
+                await reload()
+        except Exception:  # a lost connection: the listener's reconnect wakes us again
+            log.warning("could not load the registry again; will retry after reconnecting", exc_info=True)
+            return
+        self._wake.set()
 
     async def _needs_delivery(self, group: Sequence[asyncpg.Record]) -> bool:
         """Whether listeners have yet to hear of this change: another instance's, or an own one in doubt."""
