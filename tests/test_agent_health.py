@@ -219,3 +219,26 @@ async def test_a_factory_error_at_start_up_is_logged_on_one_bounded_line(
     [line] = [record.getMessage() for record in caplog.records if "is unavailable" in record.getMessage()]
     assert "\n" not in line and "\\nINFO" in line
     assert len(line) < 1000
+
+
+async def test_an_agent_installed_after_its_lease_ran_out_is_unavailable(registry: AgentRegistry) -> None:
+    leases = SharedLeases()
+    keeper_clock = MovableClock()
+    keeper_clock.now = datetime.now(UTC) + timedelta(hours=1)
+    keeper = LeaseKeeper(registry, leases, keeper_clock)
+    await keeper.start()
+    try:
+        await leases.grant("late_agent", timedelta(seconds=1))  # granted on another instance, long ago here
+        leases.changed("late_agent")
+        loop = asyncio.get_running_loop()
+        end = loop.time() + DEADLINE_S
+        while keeper.lease_of("late_agent") is None:
+            assert loop.time() < end, "the lease was never read"
+            await asyncio.sleep(0.01)
+        await registry.register(AgentSpec("late_agent", ECHO))  # installed here only now
+        while HealthSource.LEASE not in registry.health("late_agent").failures:
+            assert loop.time() < end, "the expired lease never made the agent unavailable"
+            await asyncio.sleep(0.01)
+        assert registry.get("late_agent").state is AgentState.UNAVAILABLE
+    finally:
+        await keeper.stop()

@@ -225,10 +225,21 @@ class LeaseKeeper:
                 log.warning("agent %s: %s", lease.name, reason)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
-        """A deleted agent's lease ends (a rebuilt agent keeps its lease verdict in the registry)."""
+        """A deleted agent's lease ends; an agent installed after its lease ran out gets that verdict.
+
+        (A lease of another instance's agent can expire here before the agent itself is installed here.)
+        """
         if agent is None:
             self._leases.pop(name, None)
             self._expired.discard(name)
+        elif name in self._expired and HealthSource.LEASE not in self._registry.health(name).failures:
+            asyncio.get_running_loop().call_soon(self._reassert_expired, name)
+
+    def _reassert_expired(self, name: str) -> None:
+        lease = self._leases.get(name)
+        if lease is not None and name in self._expired:
+            reason = EXPIRED_REASON.format(ttl=lease.ttl.total_seconds())
+            self._registry.set_health(name, False, reason, source=HealthSource.LEASE)
 
     def _on_lease_changed(self, name: str) -> None:
         """Marks the lease for re-reading; a burst of renewals costs one read per lease, in one task."""
