@@ -10,7 +10,7 @@ import pytest
 from registry_server.domain.agent import AgentSpec, FactoryRef
 from registry_server.domain.errors import RevisionCompactedError
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.changes import RequestKey
+from registry_server.registry.changes import ChangeFeed, RequestKey
 from registry_server.registry.postgres_store import PostgresRegistryStore
 
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
@@ -84,3 +84,13 @@ async def test_an_instance_that_fell_behind_the_compacted_log_loads_everything_a
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_reload_older_than_what_is_installed_changes_nothing() -> None:
+    feed = ChangeFeed()
+    feed.start(5, [])
+    installs: list[str] = []
+    feed.jump(3, lambda: installs.append("stale reload"))
+    assert (feed.revision, installs) == (5, [])
+    feed.jump(8, lambda: installs.append("reload"))
+    assert (feed.revision, installs) == (8, ["reload"])

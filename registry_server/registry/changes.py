@@ -98,6 +98,8 @@ class ChangeFeed:
         The watchers end, as a gap would open in their streams: each resumes from the store, which
         refuses a revision it no longer keeps (the caller lists again).
         """
+        if revision <= self.revision:  # everything loaded is installed already, and maybe more
+            return
         for first, (records, _) in list(self._pending.items()):
             if records[-1].revision <= revision:
                 del self._pending[first]
