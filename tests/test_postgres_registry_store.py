@@ -282,3 +282,29 @@ async def test_a_read_only_database_is_unavailable_not_an_internal_error(
     finally:
         await admin.close()
     assert [record.name for record in await first.changes_since(revision - 1)] == ["accepted_agent"]
+
+
+async def test_a_commit_whose_caller_was_cancelled_does_not_stall_delivery(
+    two_stores: StorePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = two_stores
+    heard = Heard()
+    first.subscribe(heard)
+    committer = first._committer
+    commit_batch = committer._commit_batch
+    gate = asyncio.Event()
+
+    async def held_until_released(changes: list[Change]) -> object:
+        await gate.wait()
+        return await commit_batch(changes)
+
+    monkeypatch.setattr(committer, "_commit_batch", held_until_released)
+    held = asyncio.create_task(first.commit(Change((put("held_agent"),))))
+    abandoned = asyncio.create_task(first.commit(Change((put("abandoned_agent"),))))
+    await asyncio.sleep(0)  # both are queued; the caller of the second gives up
+    abandoned.cancel()
+    gate.set()
+    await held
+    revision = await second.commit(Change((put("other_instance_agent"),)))
+    records = await heard.until(1)
+    assert [(record.name, record.revision) for record in records] == [("other_instance_agent", revision)]

@@ -191,6 +191,10 @@ class PostgresRegistryStore:
 
     async def commit(self, change: Change) -> int:
         """Commits the change atomically (group-committed with concurrent ones); returns its revision."""
+        return await asyncio.shield(self._commit_and_settle(change))
+
+    async def _commit_and_settle(self, change: Change) -> int:
+        """Commits, then settles the outcome even if the caller was cancelled meanwhile."""
         try:
             current, last = await self._committer.commit(change)
             if self._seen == current:  # nothing from other instances in between: no need to read it back
