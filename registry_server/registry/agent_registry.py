@@ -204,7 +204,7 @@ class AgentRegistry:
 
         async def updated(current: RegisteredAgent) -> RegisteredAgent:
             spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
-            if spec.factory == current.spec.factory:
+            if _runtime(spec) == _runtime(current.spec):
                 return replace(current, spec=spec)
             instance = await build_agent(spec.factory)
             return replace(
@@ -284,7 +284,7 @@ class AgentRegistry:
                     self._judge(name, HealthSource.BUILD, False, exc.cause)
                 raise
             current = self.get(name)
-            if current.spec.factory != started.spec.factory:
+            if _runtime(current.spec) != _runtime(started.spec):
                 continue
             self._agents[name] = replace(current, instance=instance)
             reloaded = self._judge(name, HealthSource.BUILD, True, "", force_notify=True)
@@ -439,7 +439,7 @@ class AgentRegistry:
             loaded: dict[str, RegisteredAgent] = {}
             for stored in result.agents:
                 current = self._agents.get(stored.spec.name)
-                if current is not None and current.spec.factory == stored.spec.factory:
+                if current is not None and _runtime(current.spec) == _runtime(stored.spec):
                     loaded[stored.spec.name] = replace(
                         current, spec=stored.spec, etag=stored.etag, revision=stored.revision
                     )
@@ -457,7 +457,7 @@ class AgentRegistry:
                 agent: RegisteredAgent | None = None
                 if record.agent is not None:
                     current = self._agents.get(record.name)
-                    if current is not None and current.spec.factory == record.agent.spec.factory:
+                    if current is not None and _runtime(current.spec) == _runtime(record.agent.spec):
                         agent = replace(
                             current, spec=record.agent.spec, etag=record.agent.etag, revision=record.revision
                         )
@@ -482,12 +482,13 @@ class AgentRegistry:
     def _admit(self, agent: RegisteredAgent) -> None:
         """Stores a committed agent, its public state derived from its health.
 
-        A new agent, or one whose factory changed, was just built: its state is the build's verdict, and
-        the other sources' verdicts are kept. Otherwise the agent keeps the installed instance and health.
+        A new agent, or one whose runtime (factory) changed, was just built: its state is the build's
+        verdict, and the other sources' verdicts are kept. Otherwise it keeps the installed instance and
+        health.
         """
         previous = self._agents.get(agent.name)
         health = self._health_of(agent.name) if previous is not None else HEALTHY
-        if previous is None or previous.spec.factory != agent.spec.factory:
+        if previous is None or _runtime(previous.spec) != _runtime(agent.spec):
             built = agent.state is AgentState.AVAILABLE
             health = health.judged(HealthSource.BUILD, built, agent.state_message)
         else:
@@ -508,6 +509,11 @@ class AgentRegistry:
             log.error("agent %s is unavailable: %s", spec.name, shown(str(exc)))
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
+
+
+def _runtime(spec: AgentSpec) -> object:
+    """What building the agent depends on: a change of it means a rebuild."""
+    return spec.factory
 
 
 def _with_health(agent: RegisteredAgent, health: AgentHealth) -> RegisteredAgent:
