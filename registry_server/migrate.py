@@ -19,7 +19,9 @@ from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.errors import RegistryError
 from registry_server.postgres.database import redacted
 from registry_server.postgres.migrations import SchemaTooNewError
-from registry_server.registry.journal_store import JournalStore
+from registry_server.registry.file_store import FileStore
+from registry_server.registry.journal import segments_in
+from registry_server.registry.journal_replay import recover
 from registry_server.registry.postgres_store import PostgresRegistryStore
 
 log = logging.getLogger("registry_server.migrate")
@@ -28,19 +30,26 @@ MigrationStep = Callable[[Path, str], Awaitable[str]]
 
 
 async def migrate_registry(data_dir: Path, database_url: str) -> str:
-    """Copies every agent of the embedded registry, with its etag; returns what it did."""
-    source = JournalStore(data_dir, defaults_file=None)
-    try:
-        loaded = await source.load()
-    finally:
-        await source.close()
+    """Copies every agent of the embedded registry, with its etag; returns what it did.
+
+    The registry is only read (snapshot, then journal replayed over it), never compacted or rewritten.
+    A data dir holding no registry is refused: importing nothing would mark the database as seeded.
+    """
+    snapshots = FileStore(data_dir, defaults_file=None)
+    if not (snapshots.path.exists() or snapshots.backup_path.exists() or segments_in(data_dir)):
+        raise MigrationError(
+            f"{data_dir} holds no registry ({snapshots.path.name}, its backup or a journal); "
+            "nothing was copied: check --from-data-dir"
+        )
+    loaded = await asyncio.to_thread(recover, snapshots, data_dir, 1)
+    agents = list(loaded.agents.values())
     target = await PostgresRegistryStore.open(database_url)
     try:
-        revision = await target.import_agents(loaded.agents)
+        revision = await target.import_agents(agents)
     finally:
         await target.close()
     rejected = f"; {len(loaded.rejected)} invalid records were left behind" if loaded.rejected else ""
-    return f"registry: {len(loaded.agents)} agents copied (database revision {revision}){rejected}"
+    return f"registry: {len(agents)} agents copied (database revision {revision}){rejected}"
 
 
 # The stores of a data dir, in the order they are copied.

@@ -37,7 +37,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         for port in args.ports:
-            print(f"instance on 127.0.0.1:{port}", flush=True)
+            print(f"starting an instance on 127.0.0.1:{port} (it logs when it is ready)", flush=True)
         for instance in instances:
             instance.wait()
     except KeyboardInterrupt:

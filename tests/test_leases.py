@@ -89,3 +89,16 @@ async def test_a_batch_registers_each_agent_with_its_own_lease(client: RegistryC
         await client.keep_alive("plain_agent")
     with pytest.raises(InvalidArgument, match=r"agents\[0\]\.lease_ttl"):
         await client.batch_register_agents([replace(security_agent("x_agent"), lease_ttl=timedelta(0))])
+
+
+async def test_a_retried_registration_answers_as_the_first_even_after_a_delete(
+    client: RegistryClient,
+) -> None:
+    leased = replace(security_agent(), lease_ttl=timedelta(seconds=30))
+    first = await client.register_agent(leased, request_id="register-once")
+    assert (await client.register_agent(leased, request_id="register-once")).etag == first.etag
+    await client.delete_agent("security_agent")
+    retried = await client.register_agent(leased, request_id="register-once")
+    assert (retried.name, retried.etag) == (first.name, first.etag)
+    with pytest.raises(NotFound):  # the retry recreated nothing, and started no lease
+        await client.keep_alive("security_agent")

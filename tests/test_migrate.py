@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from agent_registry_client import RegistryClient
+from registry_server.data_dir_lock import DataDirLock
 from registry_server.registry.postgres_store import PostgresRegistryStore
 from tests.conftest import DEMO_AGENTS, REPO, StartServer
 from tests.test_registry_rpcs import security_agent
@@ -70,3 +71,39 @@ async def test_migrate_refuses_a_data_dir_in_use_or_missing(
     code, _, err = await run_migrate("--from-data-dir", str(data_dir), "--database-url", "mysql://x")
     assert code != 0
     assert "postgresql://" in err
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    """Every file under `directory` with its content, but the data-dir lock."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != DataDirLock(directory).path.name
+    }
+
+
+async def test_migrate_reads_the_data_dir_without_changing_it(
+    start: StartServer, data_dir: Path, postgres_url: str
+) -> None:
+    server = await start()
+    async with RegistryClient(f"127.0.0.1:{server.port}") as client:
+        await client.register_agent(security_agent())
+    await server.stop(0)
+    before = files_of(data_dir)
+    code, out, err = await run_migrate("--from-data-dir", str(data_dir), "--database-url", postgres_url)
+    assert code == 0, err
+    assert f"registry: {len(DEMO_AGENTS) + 1} agents copied" in out
+    assert files_of(data_dir) == before
+
+
+async def test_migrate_refuses_a_data_dir_holding_no_registry(postgres_url: str, tmp_path: Path) -> None:
+    code, _, err = await run_migrate("--from-data-dir", str(tmp_path), "--database-url", postgres_url)
+    assert code == 1
+    assert "holds no registry" in err and "Traceback" not in err
+    assert files_of(tmp_path) == {}
+    store = await PostgresRegistryStore.open(postgres_url, REPO / "data" / "default_registry.yaml")
+    try:
+        loaded = await store.load()
+    finally:
+        await store.close()
+    assert {agent.spec.name for agent in loaded.agents} == DEMO_AGENTS  # still seeded from the defaults

@@ -231,3 +231,80 @@ async def test_an_unreachable_database_is_reported_after_the_start_deadline(
         StorageUnavailableError, match="cannot connect to PostgreSQL at postgresql://u:\\*\\*\\*@"
     ):
         await PostgresRegistryStore.open(f"postgresql://u:secret@127.0.0.1:{free_port()}/db")
+
+
+async def test_a_commit_whose_outcome_was_lost_still_reaches_its_own_instance(
+    two_stores: StorePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = two_stores
+    heard = Heard()
+    first.subscribe(heard)
+    committer = first._committer
+    commit_batch = committer._commit_batch
+
+    async def committed_then_connection_lost(changes: list[Change]) -> object:
+        await commit_batch(changes)
+        raise StorageUnavailableError("the connection broke before COMMIT was answered")
+
+    monkeypatch.setattr(committer, "_commit_batch", committed_then_connection_lost)
+    with pytest.raises(StorageUnavailableError):
+        await first.commit(Change((put("landed_agent"),)))
+    monkeypatch.setattr(committer, "_commit_batch", commit_batch)
+    acknowledged = await first.commit(Change((put("acknowledged_agent"),)))
+    await first.commit(Change((put("later_agent"),)))
+    records = await heard.until(1)
+    assert [(record.revision, record.name) for record in records] == [(acknowledged - 1, "landed_agent")]
+    await delivered_through(first, "later_agent")
+    assert [record.name for record in heard.records] == ["landed_agent"]  # never an acknowledged change
+
+
+async def delivered_through(store: PostgresRegistryStore, name: str) -> None:
+    """Waits until the store has passed over the latest change, which names `name`."""
+    last = (await store.changes_since(0))[-1]
+    assert last.name == name
+    assert await store.wait_for_revision(last.revision, timeout_s=10.0)
+
+
+async def test_a_read_only_database_is_unavailable_not_an_internal_error(
+    postgres_url: str, two_stores: StorePair
+) -> None:
+    first, _ = two_stores
+    admin = await asyncpg.connect(postgres_url)
+    database = await admin.fetchval("SELECT current_database()")
+    try:
+        await admin.execute(f'ALTER DATABASE "{database}" SET default_transaction_read_only = on')
+        await first.pool.expire_connections()  # as after a failover onto a standby
+        with pytest.raises(StorageUnavailableError, match="database is unavailable"):
+            await first.commit(Change((put("refused_agent"),)))
+        await admin.execute(f'ALTER DATABASE "{database}" RESET default_transaction_read_only')
+        await first.pool.expire_connections()
+        revision = await first.commit(Change((put("accepted_agent"),)))
+    finally:
+        await admin.close()
+    assert [record.name for record in await first.changes_since(revision - 1)] == ["accepted_agent"]
+
+
+async def test_a_commit_whose_caller_was_cancelled_does_not_stall_delivery(
+    two_stores: StorePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = two_stores
+    heard = Heard()
+    first.subscribe(heard)
+    committer = first._committer
+    commit_batch = committer._commit_batch
+    gate = asyncio.Event()
+
+    async def held_until_released(changes: list[Change]) -> object:
+        await gate.wait()
+        return await commit_batch(changes)
+
+    monkeypatch.setattr(committer, "_commit_batch", held_until_released)
+    held = asyncio.create_task(first.commit(Change((put("held_agent"),))))
+    abandoned = asyncio.create_task(first.commit(Change((put("abandoned_agent"),))))
+    await asyncio.sleep(0)  # both are queued; the caller of the second gives up
+    abandoned.cancel()
+    gate.set()
+    await held
+    revision = await second.commit(Change((put("other_instance_agent"),)))
+    records = await heard.until(1)
+    assert [(record.name, record.revision) for record in records] == [("other_instance_agent", revision)]

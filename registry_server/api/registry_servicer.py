@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from datetime import timedelta
+from typing import Any
 
 import yaml
 from grpc import aio
@@ -34,6 +36,8 @@ from registry_server.routing.router import Router
 
 MAX_BATCH = 1000
 
+Context = aio.ServicerContext[Any, Any]
+
 
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     """The RegistryService over one AgentRegistry."""
@@ -49,9 +53,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         """The agent's message, with its lease TTL when it holds a lease."""
         return with_lease(self._messages.message(self._registry.get(name)), self._leases.lease_of(name))
 
-    async def ListAgents(
-        self, request: pb.ListAgentsRequest, context: aio.ServicerContext
-    ) -> pb.ListAgentsResponse:
+    async def ListAgents(self, request: pb.ListAgentsRequest, context: Context) -> pb.ListAgentsResponse:
         agent_filter = AgentFilter(
             tag=request.tag,
             domain=request.domain,
@@ -74,26 +76,23 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             revision=self._registry.revision,
         )
 
-    async def GetAgent(
-        self, request: pb.GetAgentRequest, context: aio.ServicerContext
-    ) -> pb.GetAgentResponse:
+    async def GetAgent(self, request: pb.GetAgentRequest, context: Context) -> pb.GetAgentResponse:
         return pb.GetAgentResponse(agent=self._message(request.name))
 
     async def RegisterAgent(
-        self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
+        self, request: pb.RegisterAgentRequest, context: Context
     ) -> pb.RegisterAgentResponse:
         ttl = ttl_from_proto(request.agent, "agent.lease_ttl")
         agent = await self._registry.register(
             spec_from_proto(request.agent, "agent"), request_key("RegisterAgent", request)
         )
-        if ttl is not None:
-            await self._leases.grant(agent.name, ttl)
+        await self._start_lease(agent, ttl)
         return pb.RegisterAgentResponse(
             agent=with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name))
         )
 
     async def BatchRegisterAgents(
-        self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
+        self, request: pb.BatchRegisterAgentsRequest, context: Context
     ) -> pb.BatchRegisterAgentsResponse:
         if len(request.agents) > MAX_BATCH:
             raise ValidationError.single(
@@ -105,15 +104,24 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             specs, request=request_key("BatchRegisterAgents", request)
         )
         for agent, ttl in zip(agents, ttls, strict=True):
-            if ttl is not None:
-                await self._leases.grant(agent.name, ttl)
+            await self._start_lease(agent, ttl)
         return pb.BatchRegisterAgentsResponse(
             agents=[with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name)) for agent in agents]
         )
 
-    async def UpdateAgent(
-        self, request: pb.UpdateAgentRequest, context: aio.ServicerContext
-    ) -> pb.UpdateAgentResponse:
+    async def _start_lease(self, agent: RegisteredAgent, ttl: timedelta | None) -> None:
+        """Starts the lease of a just-registered agent.
+
+        A retried request (same request_id) starts none: its agent holds its lease already, or has since
+        been changed or deleted, and the retry answers as the first request did.
+        """
+        current = self._registry.find(agent.name)
+        if ttl is None or current is None or current.etag != agent.etag:
+            return
+        if self._leases.lease_of(agent.name) is None:
+            await self._leases.grant(agent.name, ttl)
+
+    async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: Context) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
         agent = await self._registry.update(
@@ -122,28 +130,24 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return pb.UpdateAgentResponse(agent=agent_to_proto(agent))
 
     async def SetAgentEnabled(
-        self, request: pb.SetAgentEnabledRequest, context: aio.ServicerContext
+        self, request: pb.SetAgentEnabledRequest, context: Context
     ) -> pb.SetAgentEnabledResponse:
         agent = await self._registry.set_enabled(
             request.name, request.enabled, request.etag, request_key("SetAgentEnabled", request)
         )
         return pb.SetAgentEnabledResponse(agent=agent_to_proto(agent))
 
-    async def DeleteAgent(
-        self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
-    ) -> pb.DeleteAgentResponse:
+    async def DeleteAgent(self, request: pb.DeleteAgentRequest, context: Context) -> pb.DeleteAgentResponse:
         await self._registry.delete(request.name, request.etag, request_key("DeleteAgent", request))
         await self._leases.revoke(request.name)
         return pb.DeleteAgentResponse()
 
-    async def ReloadAgent(
-        self, request: pb.ReloadAgentRequest, context: aio.ServicerContext
-    ) -> pb.ReloadAgentResponse:
+    async def ReloadAgent(self, request: pb.ReloadAgentRequest, context: Context) -> pb.ReloadAgentResponse:
         agent = await self._registry.reload(request.name, request_key("ReloadAgent", request))
         return pb.ReloadAgentResponse(agent=agent_to_proto(agent))
 
     async def ExportRegistry(
-        self, request: pb.ExportRegistryRequest, context: aio.ServicerContext
+        self, request: pb.ExportRegistryRequest, context: Context
     ) -> pb.ExportRegistryResponse:
         document = self._registry.export_document()
         if request.format == pb.EXPORT_FORMAT_YAML:
@@ -157,22 +161,20 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def SearchAgents(
-        self, request: pb.SearchAgentsRequest, context: aio.ServicerContext
+        self, request: pb.SearchAgentsRequest, context: Context
     ) -> pb.SearchAgentsResponse:
         if request.last_agent:
             validate_name(request.last_agent, "last_agent")
         candidates = self._router.candidates(request.query, SessionContext(last_agent=request.last_agent))
         return pb.SearchAgentsResponse(candidates=candidates_to_proto(candidates))
 
-    async def KeepAlive(
-        self, request: pb.KeepAliveRequest, context: aio.ServicerContext
-    ) -> pb.KeepAliveResponse:
+    async def KeepAlive(self, request: pb.KeepAliveRequest, context: Context) -> pb.KeepAliveResponse:
         validate_name(request.name)
         lease = await self._leases.keep_alive(request.name, ttl_from_proto(request, "ttl"))
         return keep_alive_response(lease)
 
     async def WatchAgents(
-        self, request: pb.WatchAgentsRequest, context: aio.ServicerContext
+        self, request: pb.WatchAgentsRequest, context: Context
     ) -> AsyncIterator[pb.WatchAgentsResponse]:
         since = request.since_revision if request.HasField("since_revision") else None
         if since is not None and since < 0:

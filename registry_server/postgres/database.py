@@ -33,6 +33,15 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,  # the connection or pool was closed under us
 )
 
+# Errors of a database that is failing over, overloaded or contended: retry later, nothing was changed.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *CONNECTION_ERRORS,
+    asyncpg.exceptions.TransactionRollbackError,  # serialization failure, deadlock detected
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # a standby, during or after a failover
+    asyncpg.exceptions.PostgresSystemError,  # an I/O error on the database server
+    asyncpg.exceptions.LockNotAvailableError,  # lock_timeout set by the operator
+)
+
 
 def redacted(url: str) -> str:
     """The URL without its password, for logs and messages."""
@@ -41,10 +50,10 @@ def redacted(url: str) -> str:
 
 @contextlib.contextmanager
 def unavailable_on_connection_loss(action: str) -> Iterator[None]:
-    """Raises StorageUnavailableError (retryable, nothing changed) when the database cannot be reached."""
+    """Raises StorageUnavailableError (retryable, nothing changed) when the database cannot do it now."""
     try:
         yield
-    except CONNECTION_ERRORS as error:
+    except TRANSIENT_ERRORS as error:
         log.warning("PostgreSQL unavailable while %s: %s", action, _short(error))
         raise StorageUnavailableError(
             f"the database is unavailable ({type(error).__name__}) while {action}; "
@@ -82,5 +91,6 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asy
 
 
 def _short(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
+    """The error's text for one log line: control characters escaped (it may quote a value), length capped."""
+    text = repr(str(error) or type(error).__name__)[1:-1]
     return text if len(text) <= 300 else text[:300] + "..."

@@ -18,6 +18,7 @@ from registry_server.domain.errors import (
     EtagMismatchError,
     FactoryError,
     NotFoundError,
+    RevisionCompactedError,
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
@@ -26,6 +27,8 @@ from registry_server.registry.agent_protocol import AgentBuilder
 from registry_server.registry.agent_updates import apply_changes, check_update_paths
 from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
 from registry_server.registry.document import build_document, encode_record, etag_of
+from registry_server.registry.health import HEALTHY, AgentHealth, HealthSource
+from registry_server.registry.log_text import shown
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -64,6 +67,7 @@ class AgentRegistry:
         self._builder = builder
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}
+        self._health: dict[str, AgentHealth] = {}
         self._sorted_names: list[str] = []
         self._listeners: list[AgentListener] = []
         self._feed = ChangeFeed()
@@ -75,10 +79,10 @@ class AgentRegistry:
         result = await self._store.load()
         # Built concurrently: with worker processes, each build is a round trip.
         for agent in await asyncio.gather(*(self._built(stored) for stored in result.agents)):
-            self._agents[agent.name] = agent
+            self._admit(agent)
         self._sorted_names = sorted(self._agents)
         self._feed.start(result.revision, result.recent_changes)
-        self._store.subscribe(self._apply_external)
+        self._store.subscribe(self._apply_external, self._reload_all)
         for name in self._sorted_names:
             self._notify(name)
         return result
@@ -202,7 +206,7 @@ class AgentRegistry:
 
         async def updated(current: RegisteredAgent) -> RegisteredAgent:
             spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
-            if spec.factory == current.spec.factory:
+            if _runtime(spec) == _runtime(current.spec):
                 return replace(current, spec=spec)
             instance = await self._builder.build(spec.factory)
             return replace(
@@ -278,15 +282,14 @@ class AgentRegistry:
             try:
                 instance = await self._builder.build(started.spec.factory, reimport=True)
             except FactoryError as exc:
-                current = self._agents.get(name)
-                if current is not None and current.state is AgentState.UNAVAILABLE:
-                    self._replace_runtime(replace(current, state_message=exc.cause))
+                if HealthSource.BUILD in self._health_of(name).failures:
+                    self._judge(name, HealthSource.BUILD, False, exc.cause)
                 raise
             current = self.get(name)
-            if current.spec.factory != started.spec.factory:
+            if _runtime(current.spec) != _runtime(started.spec):
                 continue
-            reloaded = replace(current, instance=instance, state=AgentState.AVAILABLE, state_message="")
-            self._replace_runtime(reloaded)
+            self._agents[name] = replace(current, instance=instance)
+            reloaded = self._judge(name, HealthSource.BUILD, True, "", force_notify=True)
             log.info("reloaded agent %s", name)
             if request is not None and request.request_id:
                 self._reloads[request.request_id] = (request.fingerprint, reloaded)
@@ -295,14 +298,36 @@ class AgentRegistry:
             return reloaded
         raise _too_contended(name)
 
-    def set_health(self, name: str, available: bool, reason: str) -> None:
-        """Marks the agent AVAILABLE or UNAVAILABLE with the reason; runtime state only, never stored."""
-        current = self._agents.get(name)
-        if current is None:
-            return
-        state = AgentState.AVAILABLE if available else AgentState.UNAVAILABLE
-        if current.state is not state or current.state_message != reason:
-            self._replace_runtime(replace(current, state=state, state_message=reason))
+    def set_health(
+        self, name: str, available: bool, reason: str, source: HealthSource = HealthSource.PROBE
+    ) -> None:
+        """Records `source`'s verdict on the agent; runtime state only, never stored.
+
+        The agent is AVAILABLE only while every source (its build, its lease, its probes) finds it so:
+        a verdict of one source never makes available an agent another source finds unavailable.
+        """
+        if name in self._agents:
+            self._judge(name, source, available, reason)
+
+    def health(self, name: str) -> AgentHealth:
+        """Each source's verdict on the agent (HEALTHY for an unknown name)."""
+        return self._health_of(name)
+
+    def _health_of(self, name: str) -> AgentHealth:
+        return self._health.get(name, HEALTHY)
+
+    def _judge(
+        self, name: str, source: HealthSource, available: bool, reason: str, force_notify: bool = False
+    ) -> RegisteredAgent:
+        """Applies one source's verdict and re-derives the agent's public state; notifies on a change."""
+        current = self._agents[name]
+        health = self._health_of(name).judged(source, available, reason)
+        self._health[name] = health
+        judged = _with_health(current, health)
+        if force_notify or judged != current:
+            self._agents[name] = judged
+            self._notify(name)
+        return judged
 
     def _checked_current(self, name: str, etag: str) -> RegisteredAgent:
         current = self.get(name)
@@ -371,7 +396,12 @@ class AgentRegistry:
         by_name.update({record.name: None for record in records if record.kind is ChangeKind.DELETE})
         self._feed.offer(records, lambda: self._install(by_name))
         await self._wait_installed(last)
-        return installed
+        return [self._installed_as(agent) for agent in installed]
+
+    def _installed_as(self, committed: RegisteredAgent) -> RegisteredAgent:
+        """The committed agent as installed (with its health), unless a later change replaced it."""
+        current = self._agents.get(committed.name)
+        return current if current is not None and current.etag == committed.etag else committed
 
     async def _catch_up(self, revision: int) -> None:
         """Waits a little for changes up to `revision` to be installed, so a re-check sees them.
@@ -383,7 +413,7 @@ class AgentRegistry:
             async with asyncio.timeout(CATCH_UP_AFTER_S):
                 await self._feed.installed(revision)
         except TimeoutError:
-            await self._apply_external(await self._store.changes_since(self._feed.revision))
+            await self._catch_up_from_store()
 
     async def _wait_installed(self, revision: int) -> None:
         """Waits for the install; if another instance's change is missing, asks the store for it."""
@@ -393,7 +423,33 @@ class AgentRegistry:
                     await self._feed.installed(revision)
                 return
             except TimeoutError:
-                await self._apply_external(await self._store.changes_since(self._feed.revision))
+                await self._catch_up_from_store()
+
+    async def _catch_up_from_store(self) -> None:
+        """Installs what the store holds past this instance's revision; loads it all if compacted away."""
+        try:
+            records = await self._store.changes_since(self._feed.revision)
+        except RevisionCompactedError:
+            await self._reload_all()
+            return
+        await self._apply_external(records)
+
+    async def _reload_all(self) -> None:
+        """Loads every agent again, after this instance missed changes the store no longer keeps."""
+        async with self._external:
+            result = await self._store.load()
+            loaded: dict[str, RegisteredAgent] = {}
+            for stored in result.agents:
+                current = self._agents.get(stored.spec.name)
+                if current is not None and _runtime(current.spec) == _runtime(stored.spec):
+                    loaded[stored.spec.name] = replace(
+                        current, spec=stored.spec, etag=stored.etag, revision=stored.revision
+                    )
+                else:
+                    loaded[stored.spec.name] = await self._built(stored)
+            changed = {name: loaded.get(name) for name in {*self._agents, *loaded}}
+            self._feed.jump(result.revision, functools.partial(self._install, changed))
+            log.warning("loaded all %d agents again at revision %d", len(loaded), result.revision)
 
     async def _apply_external(self, records: Sequence[ChangeRecord]) -> None:
         """Builds and installs changes committed by another instance sharing the store."""
@@ -403,7 +459,7 @@ class AgentRegistry:
                 agent: RegisteredAgent | None = None
                 if record.agent is not None:
                     current = self._agents.get(record.name)
-                    if current is not None and current.spec.factory == record.agent.spec.factory:
+                    if current is not None and _runtime(current.spec) == _runtime(record.agent.spec):
                         agent = replace(
                             current, spec=record.agent.spec, etag=record.agent.etag, revision=record.revision
                         )
@@ -418,30 +474,53 @@ class AgentRegistry:
                 if existed:
                     del self._agents[name]
                     del self._sorted_names[bisect.bisect_left(self._sorted_names, name)]
+                self._health.pop(name, None)
             else:
-                self._agents[name] = agent
+                self._admit(agent)
                 if not existed:
                     bisect.insort(self._sorted_names, name)
             self._notify(name)
+
+    def _admit(self, agent: RegisteredAgent) -> None:
+        """Stores a committed agent, its public state derived from its health.
+
+        A new agent, or one whose runtime (factory) changed, was just built: its state is the build's
+        verdict, and the other sources' verdicts are kept. Otherwise it keeps the installed instance and
+        health.
+        """
+        previous = self._agents.get(agent.name)
+        health = self._health_of(agent.name) if previous is not None else HEALTHY
+        if previous is None or _runtime(previous.spec) != _runtime(agent.spec):
+            built = agent.state is AgentState.AVAILABLE
+            health = health.judged(HealthSource.BUILD, built, agent.state_message)
+        else:
+            agent = replace(agent, instance=previous.instance)
+        self._health[agent.name] = health
+        self._agents[agent.name] = _with_health(agent, health)
 
     def _notify(self, name: str) -> None:
         agent = self._agents.get(name)
         for listener in self._listeners:
             listener(name, agent)
 
-    def _replace_runtime(self, agent: RegisteredAgent) -> None:
-        """Swaps in runtime state (instance, state) that is not persisted."""
-        self._agents[agent.name] = agent
-        self._notify(agent.name)
-
     async def _built(self, stored: StoredAgent) -> RegisteredAgent:
         spec, etag, revision = stored.spec, stored.etag, stored.revision
         try:
             instance = await self._builder.build(spec.factory)
         except FactoryError as exc:
-            log.error("agent %s is unavailable: %s", spec.name, exc)
+            log.error("agent %s is unavailable: %s", spec.name, shown(str(exc)))
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
+
+
+def _runtime(spec: AgentSpec) -> object:
+    """What building the agent depends on: a change of it means a rebuild."""
+    return spec.factory
+
+
+def _with_health(agent: RegisteredAgent, health: AgentHealth) -> RegisteredAgent:
+    """The agent with the public state and reason its health gives."""
+    return replace(agent, state=health.state, state_message=health.reason)
 
 
 def _reused() -> ValidationError:

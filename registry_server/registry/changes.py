@@ -84,13 +84,32 @@ class ChangeFeed:
             install()
             self.revision = records[-1].revision
             if records[0].request_id:
-                self._remember(records[0].request_id, tuple(records))
+                self._remember_installed(records)
             for watcher in self._watchers:
                 watcher.push(records)
             drained = True
         if drained:
             self._progress.set()
             self._progress = asyncio.Event()
+
+    def jump(self, revision: int, install: Callable[[], None]) -> None:
+        """Installs a full reload that reflects `revision`, dropping the changes it covers.
+
+        The watchers end, as a gap would open in their streams: each resumes from the store, which
+        refuses a revision it no longer keeps (the caller lists again).
+        """
+        if revision <= self.revision:  # everything loaded is installed already, and maybe more
+            return
+        for first, (records, _) in list(self._pending.items()):
+            if records[-1].revision <= revision:
+                del self._pending[first]
+        install()
+        self.revision = max(self.revision, revision)
+        for watcher in self._watchers:
+            watcher.end()
+        self._progress.set()
+        self._progress = asyncio.Event()
+        self._drain()
 
     async def installed(self, revision: int) -> None:
         """Waits until every change up to `revision` is installed."""
@@ -122,6 +141,15 @@ class ChangeFeed:
         if key is None or not key.request_id:
             return None
         return self._requests.get(key.request_id)
+
+    def _remember_installed(self, records: Sequence[ChangeRecord]) -> None:
+        """Remembers what a request wrote; a change installed record by record is remembered whole."""
+        request_id = records[0].request_id
+        earlier = self._requests.get(request_id, ())
+        if earlier and earlier[-1].revision == records[0].revision - 1:
+            self._remember(request_id, (*earlier, *records))
+        else:
+            self._remember(request_id, tuple(records))
 
     def _remember(self, request_id: str, records: tuple[ChangeRecord, ...]) -> None:
         self._requests[request_id] = records

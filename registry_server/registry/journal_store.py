@@ -24,6 +24,7 @@ from registry_server.registry.journal import (
     segments_in,
 )
 from registry_server.registry.journal_replay import RecoveredRegistry, recover
+from registry_server.registry.log_text import shown
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -33,6 +34,7 @@ from registry_server.registry.store import (
     DuplicateRequestError,
     LoadResult,
     PutAgent,
+    Reload,
     StoreConflictError,
     StoredAgent,
 )
@@ -121,7 +123,7 @@ class JournalStore:
         path = self._snapshots.write_rejected(recovered.rejected)
         for item in recovered.rejected[:MAX_LOGGED_REJECTS]:
             log.warning(
-                "rejected agent record %s from %s: %s", _shown(item.name), item.origin, _shown(item.reason)
+                "rejected agent record %s from %s: %s", shown(item.name), item.origin, shown(item.reason)
             )
         log.error(
             "%d agent records could not be loaded and were set aside in %s; the other %d agents are loaded",
@@ -262,7 +264,7 @@ class JournalStore:
         # the history has a hole (a journal that lost records): find the position the slow way
         return [record for record in self._history if record.revision > revision][:limit]
 
-    def subscribe(self, listener: ChangeListener) -> None:
+    def subscribe(self, listener: ChangeListener, fallen_behind: Reload | None = None) -> None:
         """Never called back: no other process shares an embedded store."""
 
     async def close(self) -> None:
@@ -329,9 +331,3 @@ def _operation(record: ChangeRecord) -> dict[str, object]:
     if record.agent is None:
         return delete_operation(record.name)
     return put_operation(spec_to_record(record.agent.spec), record.agent.etag)
-
-
-def _shown(text: str, limit: int = 200) -> str:
-    """Text safe for one log line: control characters escaped, length capped."""
-    shown = repr(text)[1:-1]
-    return shown if len(shown) <= limit else shown[:limit] + "..."

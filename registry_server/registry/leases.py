@@ -2,7 +2,8 @@
 
 A lease is a TTL and a deadline. KeepAlive moves the deadline to now + TTL. The LeaseKeeper of each
 instance holds every lease's deadline and, when one passes, marks the agent UNAVAILABLE through
-`AgentRegistry.set_health`, the health model probes share; a renewal marks it AVAILABLE again. Where the
+`AgentRegistry.set_health` as the LEASE source of the health model probes share; a renewal clears that
+verdict (the agent is AVAILABLE again unless its build or its probes say otherwise). Where the
 leases live decides who agrees on them: in memory (one instance) or in PostgreSQL (every instance).
 """
 
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry_server.domain.agent import AgentState, RegisteredAgent
+from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
-from registry_server.domain.errors import InvalidStateError, NotFoundError, ValidationError
+from registry_server.domain.errors import InvalidStateError, ValidationError
 from registry_server.registry.agent_registry import AgentRegistry
+from registry_server.registry.health import HealthSource
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,8 @@ class LeaseKeeper:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
+        self._stale: set[str] = set()
+        self._refresher: asyncio.Task[None] | None = None
         self._listeners: list[LeaseChanged] = []
 
     async def start(self) -> None:
@@ -139,7 +143,7 @@ class LeaseKeeper:
 
     async def stop(self) -> None:
         """Stops watching and releases the store."""
-        for task in (self._task, *self._pending):
+        for task in (self._task, self._refresher, *self._pending):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -197,13 +201,8 @@ class LeaseKeeper:
             listener(name)
 
     def _restore(self, name: str) -> None:
-        """Makes available an agent that only its lease made unavailable (not, say, a failed build)."""
-        try:
-            agent = self._registry.get(name)
-        except NotFoundError:
-            return
-        if agent.state is AgentState.UNAVAILABLE and agent.state_message.startswith(EXPIRED_PREFIX):
-            self._registry.set_health(name, True, "")
+        """Withdraws the lease's verdict; the agent's build and probes still decide its state."""
+        self._registry.set_health(name, True, "", source=HealthSource.LEASE)
 
     async def _expire_forever(self) -> None:
         while True:
@@ -222,25 +221,35 @@ class LeaseKeeper:
             if lease.deadline <= now and lease.name not in self._expired:
                 self._expired.add(lease.name)
                 reason = EXPIRED_REASON.format(ttl=lease.ttl.total_seconds())
-                self._registry.set_health(lease.name, False, reason)
+                self._registry.set_health(lease.name, False, reason, source=HealthSource.LEASE)
                 log.warning("agent %s: %s", lease.name, reason)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
-        """A deleted agent's lease ends; a rebuilt agent whose lease ran out stays UNAVAILABLE."""
+        """A deleted agent's lease ends; an agent installed after its lease ran out gets that verdict.
+
+        (A lease of another instance's agent can expire here before the agent itself is installed here.)
+        """
         if agent is None:
             self._leases.pop(name, None)
             self._expired.discard(name)
-        elif name in self._expired and agent.state is AgentState.AVAILABLE:
+        elif name in self._expired and HealthSource.LEASE not in self._registry.health(name).failures:
             asyncio.get_running_loop().call_soon(self._reassert_expired, name)
 
     def _reassert_expired(self, name: str) -> None:
         lease = self._leases.get(name)
         if lease is not None and name in self._expired:
             reason = EXPIRED_REASON.format(ttl=lease.ttl.total_seconds())
-            self._registry.set_health(name, False, reason)
+            self._registry.set_health(name, False, reason, source=HealthSource.LEASE)
 
     def _on_lease_changed(self, name: str) -> None:
-        self._spawn(self._reload(name))
+        """Marks the lease for re-reading; a burst of renewals costs one read per lease, in one task."""
+        self._stale.add(name)
+        if self._refresher is None or self._refresher.done():
+            self._refresher = asyncio.create_task(self._reload_stale(), name="lease-refresh")
+
+    async def _reload_stale(self) -> None:
+        while self._stale:
+            await self._reload(self._stale.pop())
 
     def _on_reconnected(self) -> None:
         self._spawn(self._reload_all())

@@ -1,8 +1,10 @@
 """Agent leases in PostgreSQL, so every instance agrees on each deadline.
 
-Deadlines are computed by the database's clock (`now()`), never an instance's. Every grant, renewal
-and revocation NOTIFYs the agent's name; each instance re-reads that lease, and re-reads them all
-after its notification connection comes back.
+Deadlines are computed by the database's clock (`now()`), never an instance's. An instance judges
+them by its own clock, so each lease read comes with the database's time and its deadline is handed
+on as the instance's time plus what remains: a clock skew between instance and database neither ends
+a lease early nor keeps it alive late. Every grant, renewal and revocation NOTIFYs the agent's name;
+each instance re-reads that lease, and re-reads them all after its notification connection comes back.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import timedelta
 
 import asyncpg
 
+from registry_server.domain.clock import Clock, utc_now
 from registry_server.postgres.database import unavailable_on_connection_loss
 from registry_server.postgres.notifications import NotificationListener
 from registry_server.registry.leases import Lease, LeaseChanged
@@ -22,19 +25,22 @@ GRANT = """
 INSERT INTO agent_leases (name, ttl_ms, deadline)
 VALUES ($1, $2, now() + $2::bigint * interval '1 millisecond')
 ON CONFLICT (name) DO UPDATE SET ttl_ms = excluded.ttl_ms, deadline = excluded.deadline
-RETURNING name, ttl_ms, deadline
+RETURNING name, ttl_ms, deadline, now() AS database_now
 """
 RENEW = """
 UPDATE agent_leases SET deadline = now() + ttl_ms * interval '1 millisecond' WHERE name = $1
-RETURNING name, ttl_ms, deadline
+RETURNING name, ttl_ms, deadline, now() AS database_now
 """
+
+SELECT_LEASES = "SELECT name, ttl_ms, deadline, now() AS database_now FROM agent_leases"
 
 
 class PostgresLeaseStore:
     """LeaseStore in the `agent_leases` table (created by the registry's schema migrations)."""
 
-    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, clock: Clock = utc_now) -> None:
         self._pool = pool
+        self._clock = clock
         self._url = url
         self._listener: NotificationListener | None = None
 
@@ -56,7 +62,7 @@ class PostgresLeaseStore:
                 if row is None:
                     raise LookupError(args[0])
                 await connection.execute("SELECT pg_notify($1, $2)", LEASES_CHANNEL, row["name"])
-        return _lease(row)
+        return self._lease(row)
 
     async def revoke(self, name: str) -> None:
         """Ends the lease."""
@@ -68,16 +74,14 @@ class PostgresLeaseStore:
     async def get(self, name: str) -> Lease | None:
         """The lease, or None."""
         with unavailable_on_connection_loss("reading an agent lease"):
-            row = await self._pool.fetchrow(
-                "SELECT name, ttl_ms, deadline FROM agent_leases WHERE name = $1", name
-            )
-        return None if row is None else _lease(row)
+            row = await self._pool.fetchrow(SELECT_LEASES + " WHERE name = $1", name)
+        return None if row is None else self._lease(row)
 
     async def all(self) -> list[Lease]:
         """Every lease."""
         with unavailable_on_connection_loss("reading agent leases"):
-            rows = await self._pool.fetch("SELECT name, ttl_ms, deadline FROM agent_leases")
-        return [_lease(row) for row in rows]
+            rows = await self._pool.fetch(SELECT_LEASES)
+        return [self._lease(row) for row in rows]
 
     def subscribe(self, changed: LeaseChanged, reconnected: Callable[[], None]) -> None:
         """Listens for other instances' lease changes."""
@@ -95,6 +99,7 @@ class PostgresLeaseStore:
         if self._listener is not None:
             await self._listener.stop()
 
-
-def _lease(row: asyncpg.Record) -> Lease:
-    return Lease(row["name"], timedelta(milliseconds=row["ttl_ms"]), row["deadline"])
+    def _lease(self, row: asyncpg.Record) -> Lease:
+        """The lease of a row, its deadline moved onto this instance's clock."""
+        remaining = row["deadline"] - row["database_now"]
+        return Lease(row["name"], timedelta(milliseconds=row["ttl_ms"]), self._clock() + remaining)

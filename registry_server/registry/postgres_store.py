@@ -5,6 +5,10 @@ One row (`registry_state`) holds the revision. Each commit locks it first, so co
 across instances, revisions follow commit order with no gaps, and every etag check sees every change
 committed before it. The commit's NOTIFY carries the new revision; each instance then reads the log
 after the last revision it has seen and hands the other instances' changes to its listeners.
+
+A commit whose outcome was lost (the connection broke while COMMIT was on its way) may still have landed.
+Its rows are this instance's own, yet nothing here installed them: they are handed to the listeners like
+another instance's, so the in-memory registry never misses a committed change.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from registry_server.registry.store import (
     Mutation,
     PutAgent,
     RejectedRecord,
+    Reload,
     StoreConflictError,
     StoredAgent,
 )
@@ -78,6 +83,7 @@ class PostgresRegistryStore:
         self._defaults_file = defaults_file
         self._instance = uuid.uuid4().hex
         self._listeners: list[ChangeListener] = []
+        self._reloads: list[Reload] = []
         self._seen = 0
         self._loaded = False
         self._wake = asyncio.Event()
@@ -87,6 +93,11 @@ class PostgresRegistryStore:
         self._tasks: list[asyncio.Task[None]] = []
         self.caught_up = asyncio.Condition()
         self._committer = GroupCommitter(pool, self._commit_in)
+        # Own commits between taking their revisions and their caller hearing the outcome: change -> last.
+        self._unsettled: dict[int, int] = {}
+        self._settled = asyncio.Condition()
+        # Last revisions of own acknowledged commits that delivery has yet to pass over.
+        self._acknowledged: set[int] = set()
 
     @classmethod
     async def open(
@@ -180,10 +191,21 @@ class PostgresRegistryStore:
 
     async def commit(self, change: Change) -> int:
         """Commits the change atomically (group-committed with concurrent ones); returns its revision."""
-        current, last = await self._committer.commit(change)
-        if self._seen == current:  # nothing from other instances in between: no need to read it back
-            self._seen = last
-        return int(last)
+        return await asyncio.shield(self._commit_and_settle(change))
+
+    async def _commit_and_settle(self, change: Change) -> int:
+        """Commits, then settles the outcome even if the caller was cancelled meanwhile."""
+        try:
+            current, last = await self._committer.commit(change)
+            if self._seen == current:  # nothing from other instances in between: no need to read it back
+                self._seen = last
+            else:
+                self._acknowledged.add(last)
+            return int(last)
+        finally:
+            self._unsettled.pop(id(change), None)
+            async with self._settled:
+                self._settled.notify_all()
 
     async def _commit_in(self, connection: Connection, change: Change) -> tuple[int, int]:
         """Takes the change's revisions under the row lock, checks its request id, writes it.
@@ -197,6 +219,7 @@ class PostgresRegistryStore:
         if change.request_id:
             await self._refuse_duplicate(connection, change.request_id)
         last = await self._write(connection, change, current)
+        self._unsettled[id(change)] = last
         floor = last - self._keep_changes
         if floor - compacted > max(self._keep_changes // 10, 1):
             await connection.execute(COMPACT, floor)
@@ -243,9 +266,14 @@ class PostgresRegistryStore:
                 await connection.execute(COMPACT, floor)
                 return int(floor)
 
-    def subscribe(self, listener: ChangeListener) -> None:
-        """Calls `listener` with each change other instances commit, whole and in revision order."""
+    def subscribe(self, listener: ChangeListener, fallen_behind: Reload | None = None) -> None:
+        """Calls `listener` with each change other instances commit, whole and in revision order.
+
+        `fallen_behind` is called when this instance missed changes already compacted away.
+        """
         self._listeners.append(listener)
+        if fallen_behind is not None:
+            self._reloads.append(fallen_behind)
         self._start_listening()
 
     def _start_listening(self) -> None:
@@ -271,7 +299,8 @@ class PostgresRegistryStore:
             try:
                 await self._deliver_new_changes()
             except RevisionCompactedError as error:
-                log.error("this instance fell behind the compacted change log (%s); restart it", error)
+                log.warning("this instance fell behind the compacted change log (%s); loading it all", error)
+                await self._reload_after_falling_behind()
             except Exception:  # a lost connection: the listener's reconnect wakes us again
                 log.warning(
                     "could not read registry changes; will catch up after reconnecting", exc_info=True
@@ -283,11 +312,37 @@ class PostgresRegistryStore:
             if not rows:
                 break
             for group in _whole_changes(rows):
-                if group[0]["origin"] != self._instance:
+                if await self._needs_delivery(group):
                     await self._hand_to_listeners([_change_record(row) for row in group])
                 self._seen = max(self._seen, group[-1]["revision"])
+            self._acknowledged = {last for last in self._acknowledged if last > self._seen}
         async with self.caught_up:
             self.caught_up.notify_all()
+
+    async def _reload_after_falling_behind(self) -> None:
+        """Has every subscriber load everything again; delivery then goes on from the loaded revision."""
+        try:
+            for reload in self._reloads:
+                await reload()
+        except Exception:  # a lost connection: the listener's reconnect wakes us again
+            log.warning("could not load the registry again; will retry after reconnecting", exc_info=True)
+            return
+        self._wake.set()
+
+    async def _needs_delivery(self, group: Sequence[asyncpg.Record]) -> bool:
+        """Whether listeners have yet to hear of this change: another instance's, or an own one in doubt."""
+        last = group[-1]["revision"]
+        if last <= self._seen:
+            return False
+        if group[0]["origin"] != self._instance:
+            return True
+        async with self._settled:  # its caller is about to hear the outcome: wait for it
+            await self._settled.wait_for(lambda: last not in self._unsettled.values())
+        if last in self._acknowledged or last <= self._seen:
+            self._acknowledged.discard(last)
+            return False
+        log.warning("revision %d was committed here though its commit reported an error; installing it", last)
+        return True
 
     async def _hand_to_listeners(self, records: Sequence[ChangeRecord]) -> None:
         for listener in self._listeners:

@@ -109,6 +109,7 @@ class LoadResult:
 
 
 ChangeListener = Callable[[Sequence[ChangeRecord]], Awaitable[None]]
+Reload = Callable[[], Awaitable[None]]
 
 
 def change_records(change: Change, last_revision: int) -> list[ChangeRecord]:
@@ -166,8 +167,12 @@ class RegistryStore(Protocol):
         """Up to `limit` records after `revision`, oldest first; RevisionCompactedError if no longer kept."""
         ...
 
-    def subscribe(self, listener: ChangeListener) -> None:
-        """Calls `listener` with every change committed by another instance sharing the store."""
+    def subscribe(self, listener: ChangeListener, fallen_behind: Reload | None = None) -> None:
+        """Calls `listener` with every change committed by another instance sharing the store.
+
+        When this instance missed changes the store no longer keeps (a long partition), it calls
+        `fallen_behind` instead, whose job is to load everything again.
+        """
         ...
 
     async def close(self) -> None:
