@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import yaml
 from grpc import aio
 
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc
+from registry_server.agents.a2a.headers import masked_document, unmasked
+from registry_server.agents.a2a.registration import read_card, spec_from_card, with_card
 from registry_server.api.agent_messages import (
     AgentMessageCache,
     agent_to_proto,
@@ -17,10 +20,12 @@ from registry_server.api.agent_messages import (
     state_from_proto,
 )
 from registry_server.api.routing_messages import candidates_to_proto
+from registry_server.domain.agent import A2AEndpoint
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
+from registry_server.registry.endpoint_validation import endpoint_violations
 from registry_server.registry.validation import validate_name
 from registry_server.routing.router import Router
 
@@ -68,7 +73,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
     ) -> pb.RegisterAgentResponse:
-        agent = await self._registry.register(spec_from_proto(request.agent, "agent"))
+        spec = await with_card(spec_from_proto(request.agent, "agent"))
+        agent = await self._registry.register(spec)
         return pb.RegisterAgentResponse(agent=agent_to_proto(agent))
 
     async def BatchRegisterAgents(
@@ -79,6 +85,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
                 "agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch"
             )
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
+        specs = [await with_card(spec, f"agents[{i}]") for i, spec in enumerate(specs)]
         agents = await self._registry.register_many(specs)
         return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
 
@@ -87,6 +94,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     ) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
+        if changes.get("a2a") is not None:
+            changes["a2a"] = await self._endpoint_with_card(request.agent.name, changes["a2a"])
         agent = await self._registry.update(request.agent.name, changes, request.agent.etag)
         return pb.UpdateAgentResponse(agent=agent_to_proto(agent))
 
@@ -110,7 +119,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def ExportRegistry(
         self, request: pb.ExportRegistryRequest, context: aio.ServicerContext
     ) -> pb.ExportRegistryResponse:
-        document = self._registry.export_document()
+        document = masked_document(self._registry.export_document())
         if request.format == pb.EXPORT_FORMAT_YAML:
             content = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
             content_type = "application/yaml"
@@ -120,6 +129,25 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return pb.ExportRegistryResponse(
             content=content, content_type=content_type, agent_count=len(document["agents"])
         )
+
+    async def ImportAgentCard(
+        self, request: pb.ImportAgentCardRequest, context: aio.ServicerContext
+    ) -> pb.ImportAgentCardResponse:
+        if request.name:
+            validate_name(request.name)
+        spec = await spec_from_card(request.url, request.name, dict(request.headers))
+        agent = await self._registry.register(spec)
+        return pb.ImportAgentCardResponse(agent=agent_to_proto(agent))
+
+    async def _endpoint_with_card(self, name: str, endpoint: A2AEndpoint) -> A2AEndpoint:
+        """The endpoint of an update: masked header values sent back keep the stored ones; its card read."""
+        current = self._registry.get(name).spec.a2a
+        if current is not None:
+            endpoint = replace(endpoint, headers=unmasked(endpoint.headers, current.headers))
+        violations = endpoint_violations(endpoint, "agent.a2a")
+        if violations:
+            raise ValidationError(violations)
+        return replace(endpoint, card=await read_card(endpoint))
 
     async def SearchAgents(
         self, request: pb.SearchAgentsRequest, context: aio.ServicerContext

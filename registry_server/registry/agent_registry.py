@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from registry_server.agents.a2a.runtime import build_a2a_agent
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import (
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 # Fields UpdateAgent may replace; `capabilities.<list>` and `capabilities.priority` replace one part.
 UPDATABLE_FIELDS = frozenset(
-    {"description", "factory", "tags", "enabled", "capabilities.priority"}
+    {"description", "factory", "a2a", "tags", "enabled", "capabilities.priority"}
     | {f"capabilities.{list_name}" for list_name in CAPABILITY_LISTS}
 )
 
@@ -145,7 +146,7 @@ class AgentRegistry:
     async def register_many(self, specs: list[AgentSpec], prefix: str = "agents") -> list[RegisteredAgent]:
         """Registers every spec or none: one durable write for the whole batch."""
         specs = self._checked_new(specs, prefix)
-        instances = [await build_agent(spec.factory) for spec in specs]
+        instances = [await _build(spec) for spec in specs]
         async with self._lock:
             self._refuse_existing(specs)
             now = self._clock()
@@ -161,7 +162,7 @@ class AgentRegistry:
                 created.append(agent)
             await self._commit(agents, records)
         for agent in created:
-            log.info("registered agent %s (%s)", agent.name, agent.spec.factory.qualified_name)
+            log.info("registered agent %s (%s)", agent.name, agent.spec.runtime_label)
         return created
 
     def _checked_new(self, specs: list[AgentSpec], prefix: str) -> list[AgentSpec]:
@@ -201,8 +202,8 @@ class AgentRegistry:
             current = self._checked_current(name, etag)
             spec = normalise_spec(_apply_changes(current.spec, changes), prefix="agent")
             agent = current
-            if spec.factory != current.spec.factory:
-                agent = replace(agent, instance=await build_agent(spec.factory), state=AgentState.AVAILABLE)
+            if (spec.factory, spec.a2a) != (current.spec.factory, current.spec.a2a):
+                agent = replace(agent, instance=await _build(spec), state=AgentState.AVAILABLE)
                 agent = replace(agent, state_message="")
             return await self._store_changed(replace(agent, spec=spec))
 
@@ -228,7 +229,7 @@ class AgentRegistry:
         async with self._lock:
             current = self.get(name)
             try:
-                instance = await build_agent(current.spec.factory, reimport=True)
+                instance = await _build(current.spec, reimport=True)
             except FactoryError as exc:
                 if current.state is AgentState.UNAVAILABLE:
                     self._replace_runtime(replace(current, state_message=exc.cause))
@@ -237,6 +238,16 @@ class AgentRegistry:
             self._replace_runtime(reloaded)
         log.info("reloaded agent %s", name)
         return reloaded
+
+    def set_health(self, name: str, available: bool, reason: str) -> None:
+        """Marks the agent AVAILABLE or UNAVAILABLE (with `reason`), in memory only; ignores unknown names."""
+        current = self._agents.get(name)
+        if current is None:
+            return
+        state = AgentState.AVAILABLE if available else AgentState.UNAVAILABLE
+        message = "" if available else reason
+        if current.state is not state or current.state_message != message:
+            self._replace_runtime(replace(current, state=state, state_message=message))
 
     def _checked_current(self, name: str, etag: str) -> RegisteredAgent:
         current = self.get(name)
@@ -279,11 +290,20 @@ class AgentRegistry:
 
     async def _built(self, spec: AgentSpec, etag: str) -> RegisteredAgent:
         try:
-            instance = await build_agent(spec.factory)
+            instance = await _build(spec)
         except FactoryError as exc:
             log.error("agent %s is unavailable: %s", spec.name, exc)
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance)
+
+
+async def _build(spec: AgentSpec, *, reimport: bool = False) -> object:
+    """The agent's runtime: a client of its A2A endpoint, or what its factory builds."""
+    if spec.a2a is not None:
+        return await build_a2a_agent(spec.name, spec.a2a)
+    if spec.factory is None:
+        raise FactoryError("", "", "the agent has neither a factory nor an a2a endpoint")
+    return await build_agent(spec.factory, reimport=reimport)
 
 
 def _apply_changes(spec: AgentSpec, changes: Mapping[str, Any]) -> AgentSpec:

@@ -14,7 +14,7 @@ from agent_registry_client.errors import (
     Unauthenticated,
     Unavailable,
 )
-from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.models import A2AEndpoint, Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
 from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
@@ -31,6 +31,7 @@ from agent_registry_client.session_models import (
 from agent_registry_client.sessions import SessionClient
 
 __all__ = [
+    "A2AEndpoint",
     "Agent",
     "AgentPage",
     "AgentRegistryError",

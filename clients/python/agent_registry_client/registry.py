@@ -8,7 +8,7 @@ from typing import Any, Literal
 from google.protobuf import field_mask_pb2
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.models import Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.models import A2AEndpoint, Agent, AgentPage, AgentState, Capabilities, Factory
 from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
@@ -77,6 +77,7 @@ class RegistryClient(ServiceClient):
         etag: str = "",
         description: str | None = None,
         factory: Factory | None = None,
+        a2a: A2AEndpoint | None = None,
         tags: Sequence[str] | None = None,
         enabled: bool | None = None,
         capabilities: Capabilities | None = None,
@@ -91,6 +92,9 @@ class RegistryClient(ServiceClient):
         if factory is not None:
             message.factory.CopyFrom(factory.to_proto())
             paths.append("factory")
+        if a2a is not None:
+            message.a2a.CopyFrom(a2a.to_proto())
+            paths.append("a2a")
         if tags is not None:
             message.tags.extend(tags)
             paths.append("tags")
@@ -105,6 +109,13 @@ class RegistryClient(ServiceClient):
             paths.append("capabilities.priority")
         request = pb.UpdateAgentRequest(agent=message, update_mask=field_mask_pb2.FieldMask(paths=paths))
         return Agent.from_proto((await self._call(self.stub.UpdateAgent, request)).agent)
+
+    async def import_agent_card(
+        self, url: str, *, name: str = "", headers: dict[str, str] | None = None
+    ) -> Agent:
+        """Registers the A2A agent at `url` from its card alone; raises FailedPrecondition if unreadable."""
+        request = pb.ImportAgentCardRequest(url=url, name=name, headers=headers or {})
+        return Agent.from_proto((await self._call(self.stub.ImportAgentCard, request)).agent)
 
     async def set_agent_enabled(self, name: str, enabled: bool, *, etag: str = "") -> Agent:
         """Enables or disables routing to the agent."""

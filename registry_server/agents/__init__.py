@@ -1,0 +1,1 @@
+"""Agent runtimes beyond in-process factories (A2A), their health probes and circuit breakers."""

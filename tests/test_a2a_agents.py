@@ -1,0 +1,220 @@
+"""Remote A2A agents: registration by URL and by card, masked headers, streaming, failures, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+import pytest
+
+from agent_registry_client import A2AEndpoint, Agent, AgentState, Capabilities, RouterClient
+from agent_registry_client.errors import FailedPrecondition, InvalidArgument, NotFound
+from agentregistry.v1 import registry_service_pb2 as pb
+from agentregistry.v1 import registry_service_pb2_grpc
+from registry_server.agents.a2a.runtime import build_a2a_agent
+from registry_server.domain.agent import A2AEndpoint as DomainEndpoint
+from registry_server.domain.agent import AgentSpec, FactoryRef
+from registry_server.domain.errors import ValidationError
+from registry_server.registry.validation import normalise_spec
+from registry_server.routing.invoker import invoke_all
+from tests.a2a_servers import ChunkAgent, RecordingExecutor, a2a_server, free_socket
+
+SECRET = "Bearer s3cret-token-value"
+WEATHER = Capabilities(domains=("weather",), keywords=("rain", "forecast"))
+
+
+async def test_register_by_url_keeps_the_card_and_masks_headers(client, server):
+    agent = ChunkAgent(["Sunny ", "all ", "day."])
+    async with a2a_server(agent) as url:
+        registered = await client.register_agent(
+            Agent("weather_agent", a2a=A2AEndpoint(url, {"Authorization": SECRET}), capabilities=WEATHER)
+        )
+        assert registered.state is AgentState.AVAILABLE
+        assert registered.description == "Forecasts the weather"
+        card = registered.a2a.card
+        assert (card.name, card.streaming) == ("Weather Agent", True)
+        assert [skill.name for skill in card.skills] == ["forecast"]
+        assert card.skills[0].examples == ("will it rain tomorrow", "weather in Paris")
+        for shown in (registered, await client.get_agent("weather_agent")):
+            assert shown.a2a.headers == {"Authorization": "Bear…"}
+        exported = await client.export_registry()
+        assert SECRET not in exported and "Bear…" in exported
+        stored = (server.config.data_dir / "registry_config.json").read_text()
+        assert json.dumps(SECRET) in stored
+
+
+async def test_headers_reach_the_agent_and_a_masked_update_keeps_them(client, server):
+    agent = ChunkAgent(["ok"])
+    executor = RecordingExecutor(agent)
+    async with a2a_server(agent, executor=executor) as url:
+        await client.register_agent(
+            Agent("weather_agent", a2a=A2AEndpoint(url, {"Authorization": SECRET}), capabilities=WEATHER)
+        )
+        shown = (await client.get_agent("weather_agent")).a2a
+        updated = await client.update_agent(
+            "weather_agent", a2a=A2AEndpoint(url, {**shown.headers, "X-Team": "forecasting-team"})
+        )
+        assert updated.a2a.headers == {"Authorization": "Bear…", "X-Team": "fore…"}
+        instance = server.registry.get("weather_agent").instance
+        chunks = [chunk async for chunk in instance.run("rain?", {})]
+        assert chunks == ["ok"]
+        assert executor.headers[-1]["authorization"] == SECRET
+        assert executor.headers[-1]["x-team"] == "forecasting-team"
+
+
+async def test_import_agent_card_derives_capabilities_an_admin_can_edit(client):
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        imported = await client.import_agent_card(url)
+        assert imported.name == "weather_agent"
+        assert imported.description == "Forecasts the weather"
+        assert set(imported.capabilities.keywords) == {"forecast", "weather", "rain"}
+        assert imported.capabilities.examples == ("will it rain tomorrow", "weather in Paris")
+        assert imported.a2a.url == url
+        named = await client.import_agent_card(url, name="meteo_agent")
+        assert named.name == "meteo_agent"
+        edited = await client.update_agent("weather_agent", capabilities=Capabilities(domains=("meteo",)))
+        assert edited.capabilities.domains == ("meteo",)
+        assert edited.a2a.card.name == "Weather Agent"
+
+
+async def test_an_unreachable_url_is_refused_and_nothing_is_stored(client):
+    with free_socket() as sock:  # bound but not listening: connections are refused
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        before = (await client.list_agents()).total_size
+        with pytest.raises(FailedPrecondition) as raised:
+            await client.register_agent(Agent("gone_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
+        assert f"{url}/.well-known/agent-card.json" in str(raised.value)
+        assert "ConnectError" in str(raised.value)
+        with pytest.raises(FailedPrecondition, match=r"agent-card\.json"):
+            await client.import_agent_card(url)
+        assert (await client.list_agents()).total_size == before
+        with pytest.raises(NotFound):
+            await client.get_agent("gone_agent")
+
+
+@pytest.mark.parametrize(
+    ("body", "cause"),
+    [
+        (b"<html>not json</html>", "parse JSON"),
+        (b'{"description": "no name", "supportedInterfaces": []}', "no name"),
+        (b'{"name": "Nameless", "skills": "not a list"}', "validate agent card"),
+    ],
+)
+async def test_an_invalid_card_is_refused_and_nothing_is_stored(client, body, cause):
+    async with a2a_server(None, card_json=body) as url:
+        with pytest.raises(FailedPrecondition) as raised:
+            await client.register_agent(Agent("bad_card_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
+        assert url in str(raised.value) and cause in str(raised.value)
+        with pytest.raises(NotFound):
+            await client.get_agent("bad_card_agent")
+
+
+@pytest.mark.parametrize(
+    ("agent", "field"),
+    [
+        (Agent("x_agent", a2a=A2AEndpoint("ftp://example.com")), "agent.a2a.url"),
+        (Agent("x_agent", a2a=A2AEndpoint("http://127.0.0.1:1", {"Bad Name": "v"})), "agent.a2a.headers"),
+        (
+            Agent("x_agent", a2a=A2AEndpoint("http://127.0.0.1:1", {"X-A": "line\r\nbreak"})),
+            "agent.a2a.headers",
+        ),
+        (Agent("x_agent"), "agent.factory"),
+    ],
+)
+async def test_a_malformed_endpoint_is_invalid_argument_before_any_network(client, agent, field):
+    with pytest.raises(InvalidArgument) as raised:
+        await client.register_agent(agent)
+    assert field in str(raised.value)
+
+
+def test_a_spec_with_both_factory_and_a2a_is_invalid():
+    spec = AgentSpec(
+        "both_agent", FactoryRef("tests.fake_agents", "create_echo_agent"), a2a=DomainEndpoint("http://h")
+    )
+    with pytest.raises(ValidationError, match=r"agent\.a2a: give either factory or a2a, not both"):
+        normalise_spec(spec)
+
+
+async def test_streamed_chunks_arrive_in_order_before_the_answer_ends():
+    agent = ChunkAgent(["one ", "two ", "three"])
+    agent.gate = asyncio.Event()
+    async with a2a_server(agent) as url:
+        remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
+        answer = remote.run("rain?", {})
+        first = await anext(answer)
+        assert first == "one "  # arrived while the agent was still held before its second chunk
+        agent.gate.set()
+        assert [chunk async for chunk in answer] == ["two ", "three"]
+        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 10.0)]
+        assert results[0].success and results[0].response == "one two three"
+        await remote.aclose()
+
+
+async def test_a_non_streaming_agent_answers_whole():
+    async with a2a_server(ChunkAgent(["a", "b"]), streaming=False) as url:
+        remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
+        assert not remote.streaming
+        assert [chunk async for chunk in remote.run("rain?", {})] == ["ab"]
+        await remote.aclose()
+
+
+async def test_a_failed_remote_task_is_that_agents_failure():
+    async with a2a_server(ChunkAgent(["partial"], fail=True)) as url:
+        remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
+        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 10.0)]
+        assert not results[0].success
+        assert "failed" in results[0].error and "the weather service is down" in results[0].error
+        await remote.aclose()
+
+
+async def test_closing_a_run_early_cancels_the_remote_task():
+    agent = ChunkAgent(["one ", "two"])
+    agent.gate = asyncio.Event()
+    executor = RecordingExecutor(agent)
+    async with a2a_server(agent, executor=executor) as url:
+        remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
+        answer = remote.run("rain?", {})
+        assert await anext(answer) == "one "
+        await answer.aclose()  # what a cancelled RouteAndInvoke does to a running agent
+        async with asyncio.timeout(10):
+            await executor.cancel_seen.wait()
+        assert len(executor.cancelled) == 1 and executor.cancelled[0]
+        await remote.aclose()
+
+
+async def test_a_deadline_cancels_the_remote_task():
+    agent = ChunkAgent(["one ", "two"])
+    agent.gate = asyncio.Event()
+    executor = RecordingExecutor(agent)
+    async with a2a_server(agent, executor=executor) as url:
+        remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
+        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 0.5)]
+        assert not results[0].success and "timed out" in results[0].error
+        async with asyncio.timeout(10):
+            await executor.cancel_seen.wait()
+        await remote.aclose()
+
+
+async def test_route_and_invoke_sends_the_previous_turn_as_context(client, server):
+    agent = ChunkAgent(["It will rain."])
+    async with a2a_server(agent) as url:
+        await client.register_agent(Agent("weather_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
+        async with RouterClient(f"127.0.0.1:{server.port}") as router:
+            first = [event async for event in router.route_and_invoke("weather forecast", user_id="ann")]
+            session_id = first[-1].session_id
+            assert first[-1].combined_response == "It will rain."
+            [event async for event in router.route_and_invoke("more rain details", session_id=session_id)]
+        query, context = agent.queries[-1]
+        assert query == "more rain details"
+        assert context["previous_query"] == "weather forecast"
+        assert context["previous_response"] == "It will rain."
+        assert context["session_id"] == session_id
+
+
+async def test_import_agent_card_refuses_a_bad_name_before_any_network(server):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.ImportAgentCard(pb.ImportAgentCardRequest(url="http://127.0.0.1:1", name="Bad Name"))
+        assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
