@@ -43,6 +43,10 @@ class ServerConfig:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
+    probe_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
+    probe_failures: int = 3
+    probe_max_backoff_s: float = 60.0
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -156,6 +160,20 @@ FLAGS = (
         "PEM CA bundle; clients must present a certificate it signed (mTLS)",
     ),
     Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+    Flag("--probe-interval", "probe_interval_s", float, "seconds between health probes of each remote agent"),
+    Flag("--probe-timeout", "probe_timeout_s", float, "seconds a remote agent gets to answer a probe"),
+    Flag(
+        "--probe-failures",
+        "probe_failures",
+        int,
+        "failed probes in a row that make a remote agent UNAVAILABLE",
+    ),
+    Flag(
+        "--probe-max-backoff",
+        "probe_max_backoff_s",
+        float,
+        "longest wait between probes of an unavailable remote agent, in seconds",
+    ),
 )
 
 
@@ -206,6 +224,10 @@ def _problem(config: ServerConfig) -> str | None:
         return "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
     if config.max_message_bytes < 1024:
         return "--max-message-bytes must be at least 1024"
+    if min(config.probe_interval_s, config.probe_timeout_s, config.probe_max_backoff_s) <= 0:
+        return "--probe-interval, --probe-timeout and --probe-max-backoff must be positive"
+    if config.probe_failures < 1:
+        return "--probe-failures must be at least 1"
     if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
         return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
     return None

@@ -22,6 +22,7 @@ from agentregistry.v1 import (
     session_service_pb2,
     session_service_pb2_grpc,
 )
+from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
 from registry_server.api.router_servicer import RouterServicer
@@ -60,9 +61,12 @@ class RegistryServer:
     data_dir_lock: DataDirLock
     port: int
     config: ServerConfig
+    agent_health: HealthMonitor | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
+        if self.agent_health is not None:
+            await self.agent_health.stop()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         await self.retention.stop()
@@ -130,6 +134,8 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         data_dir_lock.release()
         raise
     purger.start()
+    agent_health = HealthMonitor(registry, _probe_settings(config))
+    agent_health.start()
     for service in ("", *SERVICE_NAMES):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
     _log_ready(registry, config.host, port)
@@ -137,7 +143,18 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         "stage 2: %s",
         f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
     )
-    return RegistryServer(server, health, registry, router, sessions, purger, data_dir_lock, port, config)
+    return RegistryServer(
+        server, health, registry, router, sessions, purger, data_dir_lock, port, config, agent_health
+    )
+
+
+def _probe_settings(config: ServerConfig) -> ProbeSettings:
+    return ProbeSettings(
+        interval_s=config.probe_interval_s,
+        timeout_s=config.probe_timeout_s,
+        failures_to_unavailable=config.probe_failures,
+        max_backoff_s=config.probe_max_backoff_s,
+    )
 
 
 def _gemini(routing: RoutingConfig) -> GeminiSelector | None:

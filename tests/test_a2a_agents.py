@@ -201,13 +201,13 @@ async def test_route_and_invoke_sends_the_previous_turn_as_context(client, serve
     async with a2a_server(agent) as url:
         await client.register_agent(Agent("weather_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
         async with RouterClient(f"127.0.0.1:{server.port}") as router:
-            first = [event async for event in router.route_and_invoke("weather forecast", user_id="ann")]
+            first = [event async for event in router.route_and_invoke("rain weather", user_id="ann")]
             session_id = first[-1].session_id
             assert first[-1].combined_response == "It will rain."
             [event async for event in router.route_and_invoke("more rain details", session_id=session_id)]
         query, context = agent.queries[-1]
         assert query == "more rain details"
-        assert context["previous_query"] == "weather forecast"
+        assert context["previous_query"] == "rain weather"
         assert context["previous_response"] == "It will rain."
         assert context["session_id"] == session_id
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from registry_server.domain.routing import Candidate
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +81,18 @@ def open_circuit_reason(instance: object) -> str | None:
     """Why the agent `instance` is skipped by its circuit breaker, or None (also for agents without one)."""
     breaker = getattr(instance, "circuit", None)
     return breaker.open_reason() if isinstance(breaker, CircuitBreaker) else None
+
+
+def split_open_circuits(
+    candidates: Sequence[Candidate], instance_of: Callable[[str], object]
+) -> tuple[list[Candidate], tuple[Candidate, ...]]:
+    """The candidates that may be called, and those whose circuit is open, with the reason among theirs."""
+    usable: list[Candidate] = []
+    skipped: list[Candidate] = []
+    for candidate in candidates:
+        reason = open_circuit_reason(instance_of(candidate.agent_name))
+        if reason is None:
+            usable.append(candidate)
+        else:
+            skipped.append(replace(candidate, reasons=(*candidate.reasons, f"skipped: {reason}")))
+    return usable, tuple(skipped)

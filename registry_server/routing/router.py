@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from registry_server.agents.circuit_breaker import split_open_circuits
 from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.routing import (
@@ -57,8 +59,16 @@ class Router:
         return self.index.score(query, context.last_agent)
 
     async def decide(self, query: str, context: SessionContext = NO_CONTEXT) -> RoutingDecision:
-        """Stage 1, then stage 2 when two or more candidates remain."""
-        candidates = self.candidates(query, context)
+        """Stage 1, then stage 2 when two or more candidates remain; open circuits are skipped, with why."""
+        usable, skipped = split_open_circuits(
+            self.candidates(query, context), lambda name: getattr(self.index.agent(name), "instance", None)
+        )
+        decision = await self._decide_among(query, usable, context)
+        return replace(decision, candidates=decision.candidates + skipped) if skipped else decision
+
+    async def _decide_among(
+        self, query: str, candidates: list[Candidate], context: SessionContext
+    ) -> RoutingDecision:
         if len(candidates) < 2:
             reason = "one candidate: nothing to choose" if candidates else "no agent matched the query"
             selected = tuple(c.agent_name for c in candidates)
