@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
 from agentregistry.v1 import agent_pb2
+from registry_server.agents.a2a.card import card_summary
 from registry_server.agents.a2a.headers import masked
+from registry_server.agents.a2a.runtime import A2AAgent
 from registry_server.domain.agent import (
     A2AEndpoint,
     AgentSpec,
@@ -73,7 +76,7 @@ def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
         if spec.factory.kwargs:
             message.factory.kwargs.update(spec.factory.kwargs)
     if spec.a2a is not None:
-        message.a2a.CopyFrom(endpoint_to_proto(spec.a2a))
+        message.a2a.CopyFrom(endpoint_to_proto(_with_built_card(spec.a2a, agent.instance)))
     if spec.create_time:
         message.create_time.FromDatetime(spec.create_time)
     if spec.update_time:
@@ -143,6 +146,13 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
         else:
             changes[path] = getattr(capabilities, path.split(".", 1)[1])
     return changes
+
+
+def _with_built_card(endpoint: A2AEndpoint, instance: object) -> A2AEndpoint:
+    """An endpoint stored without a card (a hand-written registry file) shows the card read when built."""
+    if endpoint.card is None and isinstance(instance, A2AAgent):
+        return replace(endpoint, card=card_summary(instance.card))
+    return endpoint
 
 
 def endpoint_to_proto(endpoint: A2AEndpoint) -> agent_pb2.A2AEndpoint:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from a2a.client import A2ACardResolver, A2AClientError
 from a2a.types.a2a_pb2 import AgentCard
@@ -11,6 +13,11 @@ from registry_server.domain.agent import A2ACard, A2ASkill
 from registry_server.domain.errors import FactoryError
 
 MAX_CAUSE_CHARS = 300
+
+# Both log every card read at INFO, the resolver with the whole card: with probes every few seconds, that
+# would bury the server's own log.
+logging.getLogger("a2a.client.card_resolver").setLevel(logging.WARNING)
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class A2ACardError(FactoryError):
