@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bench import stage1
+from bench import a2a_turns, stage1
 from bench.load import main as run_scenario
 from bench.seed import write_registry, write_sessions
 from tests.conftest import StartServer
@@ -50,3 +50,9 @@ def test_stage1_measures() -> None:
     index = stage1.build_index(50)
     result = stage1.measure(index, stage1.typical_queries(50, count=20), repeat=1)
     assert result["count"] == 20 and result["p50"] > 0
+
+
+def test_the_a2a_bench_runs(tmp_path: Path) -> None:
+    figures, medians = a2a_turns.run(tmp_path, turns=2, warmup=1)
+    assert {"direct_turn", "runtime_turn", "route_and_invoke_turn"} <= set(medians["a2a p50 ms"])
+    assert len(figures) == 4 and all(figure["reference_p50"] > 0 for figure in figures)
