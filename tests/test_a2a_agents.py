@@ -218,3 +218,21 @@ async def test_import_agent_card_refuses_a_bad_name_before_any_network(server):
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.ImportAgentCard(pb.ImportAgentCardRequest(url="http://127.0.0.1:1", name="Bad Name"))
         assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_the_readme_registers_a_remote_agent_by_url(client, server):
+    from tests.test_readme import readme_block
+
+    imports, _, body = readme_block("python", "from agent_registry_client import A2AEndpoint").partition(
+        "\n\n"
+    )
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        body = body.replace("localhost:8003", f"127.0.0.1:{server.port}").replace(
+            "http://127.0.0.1:5001", url
+        )
+        namespace: dict = {}
+        code = imports + "\n\nasync def main():\n" + "\n".join(f"    {line}" for line in body.splitlines())
+        exec(compile(code, "README.md", "exec"), namespace)
+        await namespace["main"]()
+    agent = await client.get_agent("remote_tickets_agent")
+    assert agent.a2a.url == url and agent.capabilities.domains == ("tickets",)
