@@ -8,16 +8,15 @@ import json
 import grpc
 import pytest
 
-from agent_registry_client import A2AEndpoint, Agent, AgentState, Capabilities, RouterClient
+from agent_registry_client import A2AEndpoint, Agent, AgentResult, AgentState, Capabilities, RouterClient
 from agent_registry_client.errors import FailedPrecondition, InvalidArgument, NotFound
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc
-from registry_server.agents.a2a.runtime import build_a2a_agent
+from registry_server.agents.a2a.runtime import A2ATaskError, build_a2a_agent
 from registry_server.domain.agent import A2AEndpoint as DomainEndpoint
 from registry_server.domain.agent import AgentSpec, FactoryRef
 from registry_server.domain.errors import ValidationError
 from registry_server.registry.validation import normalise_spec
-from registry_server.routing.invoker import invoke_all
 from tests.a2a_servers import ChunkAgent, RecordingExecutor, a2a_server, free_socket
 
 SECRET = "Bearer s3cret-token-value"
@@ -146,8 +145,6 @@ async def test_streamed_chunks_arrive_in_order_before_the_answer_ends():
         assert first == "one "  # arrived while the agent was still held before its second chunk
         agent.gate.set()
         assert [chunk async for chunk in answer] == ["two ", "three"]
-        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 10.0)]
-        assert results[0].success and results[0].response == "one two three"
         await remote.aclose()
 
 
@@ -159,13 +156,26 @@ async def test_a_non_streaming_agent_answers_whole():
         await remote.aclose()
 
 
-async def test_a_failed_remote_task_is_that_agents_failure():
+async def test_a_failed_remote_task_raises_with_the_agents_reason():
     async with a2a_server(ChunkAgent(["partial"], fail=True)) as url:
         remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
-        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 10.0)]
-        assert not results[0].success
-        assert "failed" in results[0].error and "the weather service is down" in results[0].error
+        with pytest.raises(
+            A2ATaskError, match="the remote task failed: RuntimeError: the weather service is down"
+        ):
+            [chunk async for chunk in remote.run("rain?", {})]
         await remote.aclose()
+
+
+async def test_a_failed_remote_task_is_that_agents_failed_result(client, server):
+    async with (
+        a2a_server(ChunkAgent(["partial"], fail=True)) as url,
+        RouterClient(f"127.0.0.1:{server.port}") as router,
+    ):
+        await client.register_agent(Agent("weather_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
+        events = [event async for event in router.route_and_invoke("rain weather", user_id="ann")]
+        (result,) = [event for event in events if isinstance(event, AgentResult)]
+        assert result.agent_name == "weather_agent" and not result.success
+        assert "the weather service is down" in result.error
 
 
 async def test_closing_a_run_early_cancels_the_remote_task():
@@ -189,8 +199,9 @@ async def test_a_deadline_cancels_the_remote_task():
     executor = RecordingExecutor(agent)
     async with a2a_server(agent, executor=executor) as url:
         remote = await build_a2a_agent("weather_agent", DomainEndpoint(url))
-        results = [r async for r in invoke_all([("weather_agent", remote)], "rain?", {}, 0.5)]
-        assert not results[0].success and "timed out" in results[0].error
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):  # the invoker's per-agent deadline
+                [chunk async for chunk in remote.run("rain?", {})]
         async with asyncio.timeout(10):
             await executor.cancel_seen.wait()
         await remote.aclose()
