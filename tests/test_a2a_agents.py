@@ -8,8 +8,16 @@ import json
 import grpc
 import pytest
 
-from agent_registry_client import A2AEndpoint, Agent, AgentResult, AgentState, Capabilities, RouterClient
-from agent_registry_client.errors import FailedPrecondition, InvalidArgument, NotFound
+from agent_registry_client import (
+    A2AEndpoint,
+    Agent,
+    AgentResult,
+    AgentState,
+    Capabilities,
+    Factory,
+    RouterClient,
+)
+from agent_registry_client.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from agentregistry.v1 import registry_service_pb2 as pb
 from agentregistry.v1 import registry_service_pb2_grpc
 from registry_server.agents.a2a.runtime import A2ATaskError, build_a2a_agent
@@ -72,6 +80,8 @@ async def test_import_agent_card_derives_capabilities_an_admin_can_edit(client):
         assert imported.a2a.url == url
         named = await client.import_agent_card(url, name="meteo_agent")
         assert named.name == "meteo_agent"
+        with pytest.raises(AlreadyExists):
+            await client.import_agent_card(url)
         edited = await client.update_agent("weather_agent", capabilities=Capabilities(domains=("meteo",)))
         assert edited.capabilities.domains == ("meteo",)
         assert edited.a2a.card.name == "Weather Agent"
@@ -98,6 +108,11 @@ async def test_an_unreachable_url_is_refused_and_nothing_is_stored(client):
         (b"<html>not json</html>", "parse JSON"),
         (b'{"description": "no name", "supportedInterfaces": []}', "no name"),
         (b'{"name": "Nameless", "skills": "not a list"}', "validate agent card"),
+        (
+            b'{"name": "Grpc Only", "supportedInterfaces": '
+            b'[{"url": "http://127.0.0.1:1", "protocolBinding": "GRPC"}]}',
+            "no JSON-RPC interface",
+        ),
     ],
 )
 async def test_an_invalid_card_is_refused_and_nothing_is_stored(client, body, cause):
@@ -247,3 +262,35 @@ async def test_the_readme_registers_a_remote_agent_by_url(client, server):
         await namespace["main"]()
     agent = await client.get_agent("remote_tickets_agent")
     assert agent.a2a.url == url and agent.capabilities.domains == ("tickets",)
+
+
+async def test_a_card_name_that_is_no_agent_name_needs_a_name(client):
+    interface = b'{"url": "http://127.0.0.1:1", "protocolBinding": "JSONRPC"}'
+    body = b'{"name": "!!!", "supportedInterfaces": [' + interface + b"]}"
+    async with a2a_server(None, card_json=body) as url:
+        with pytest.raises(InvalidArgument, match="give a name"):
+            await client.import_agent_card(url)
+        assert (await client.import_agent_card(url, name="bang_agent")).name == "bang_agent"
+
+
+async def test_moving_an_agent_to_an_unreachable_url_changes_nothing(client):
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        before = await client.register_agent(
+            Agent("weather_agent", a2a=A2AEndpoint(url, {"Authorization": SECRET}), capabilities=WEATHER)
+        )
+    with free_socket() as sock:
+        gone = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with pytest.raises(FailedPrecondition, match="ConnectError"):
+            await client.update_agent("weather_agent", a2a=A2AEndpoint(gone))
+    after = await client.get_agent("weather_agent")
+    assert (after.a2a.url, after.etag) == (url, before.etag)
+
+
+async def test_an_update_can_switch_an_agent_between_factory_and_a2a(client):
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        remote = await client.update_agent("tickets_agent", a2a=A2AEndpoint(url))
+        assert remote.factory is None and remote.a2a.card.name == "Weather Agent"
+        local = await client.update_agent(
+            "tickets_agent", factory=Factory("registry_server.demo_agents.tickets", "create_tickets_agent")
+        )
+        assert local.a2a is None and local.factory.function == "create_tickets_agent"

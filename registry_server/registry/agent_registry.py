@@ -240,14 +240,13 @@ class AgentRegistry:
         return reloaded
 
     def set_health(self, name: str, available: bool, reason: str) -> None:
-        """Marks the agent AVAILABLE or UNAVAILABLE (with `reason`), in memory only; ignores unknown names."""
+        """Marks the agent AVAILABLE or UNAVAILABLE with the reason; runtime state only, never stored."""
         current = self._agents.get(name)
         if current is None:
             return
         state = AgentState.AVAILABLE if available else AgentState.UNAVAILABLE
-        message = "" if available else reason
-        if current.state is not state or current.state_message != message:
-            self._replace_runtime(replace(current, state=state, state_message=message))
+        if current.state is not state or current.state_message != reason:
+            self._replace_runtime(replace(current, state=state, state_message=reason))
 
     def _checked_current(self, name: str, etag: str) -> RegisteredAgent:
         current = self.get(name)
