@@ -17,6 +17,7 @@ from agent_registry_client import (
     RouterClient,
 )
 from registry_server.agents.circuit_breaker import BreakerSettings, CircuitBreaker
+from registry_server.agents.health import HealthMonitor, ProbeSettings
 from tests.a2a_servers import ChunkAgent, a2a_server, free_socket
 
 WEATHER = Capabilities(domains=("weather",), keywords=("rain",))
@@ -124,3 +125,16 @@ def test_the_circuit_opens_on_mostly_failures_and_a_trial_after_the_cool_down_de
     for _ in range(3):
         breaker.record(False)
     assert breaker.open_reason() is None  # the window started afresh: 3 calls are not enough
+
+
+async def test_a_replaced_agents_connections_are_closed(client, server):
+    HealthMonitor(server.registry, ProbeSettings(), close_replaced_after_s=0)
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        await client.register_agent(Agent("weather_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
+        first = server.registry.get("weather_agent").instance
+        await client.update_agent("weather_agent", a2a=A2AEndpoint(url, {"X-Team": "forecasting"}))
+        second = server.registry.get("weather_agent").instance
+        await client.delete_agent("weather_agent")
+        async with asyncio.timeout(10):
+            while not (first.closed and second.closed):  # noqa: ASYNC110 - a state polled with a deadline
+                await asyncio.sleep(0.01)

@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Marks the reasons this monitor gives, so it only revives agents it took down itself.
 REASON_PREFIX = "health probes failed"
+# A replaced A2A client may still serve a turn that started before the change: close it only after this.
+CLOSE_REPLACED_AFTER_S = 300.0
 
 Probe = Callable[[A2AEndpoint, float], Awaitable[None]]
 TransitionListener = Callable[[str, str, str], None]
@@ -63,8 +65,10 @@ class HealthMonitor:
         settings: ProbeSettings,
         probe: Probe = probe_card,
         clock: Callable[[], float] = time.monotonic,
+        close_replaced_after_s: float = CLOSE_REPLACED_AFTER_S,
     ) -> None:
         self.settings = settings
+        self._close_replaced_after_s = close_replaced_after_s
         self.transitions: Counter[str] = Counter()
         self.on_transition: TransitionListener | None = None
         self._registry = registry
@@ -73,6 +77,9 @@ class HealthMonitor:
         self._tracks: dict[str, _Track] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._runtimes: dict[str, A2AAgent] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._close_timers: set[asyncio.TimerHandle] = set()
         for agent in registry.agents():
             self._on_agent_changed(agent.name, agent)
         registry.add_listener(self._on_agent_changed)
@@ -89,16 +96,37 @@ class HealthMonitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for timer in self._close_timers:
+            timer.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
+        runtime = agent.instance if agent is not None and isinstance(agent.instance, A2AAgent) else None
+        replaced = self._runtimes.pop(name, None)
+        if replaced is not None and replaced is not runtime:
+            self._close_later(replaced)
+        if runtime is not None:
+            self._runtimes[name] = runtime
+            runtime.circuit.on_change = self._on_circuit_change
         if agent is None or agent.spec.a2a is None:
             self._tracks.pop(name, None)
             return
-        if isinstance(agent.instance, A2AAgent):
-            agent.instance.circuit.on_change = self._on_circuit_change
         if name not in self._tracks:
             self._tracks[name] = _Track(next_due=self._clock())
             self._wake.set()
+
+    def _close_later(self, runtime: A2AAgent) -> None:
+        """Closes a replaced or deleted agent's HTTP client once turns that may still use it are over."""
+        loop = asyncio.get_running_loop()
+
+        def close() -> None:
+            self._close_timers.discard(timer)
+            task = loop.create_task(runtime.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+        timer = loop.call_later(self._close_replaced_after_s, close)
+        self._close_timers.add(timer)
 
     def _on_circuit_change(self, name: str, opened: bool, reason: str) -> None:
         self._count(name, "circuit_open" if opened else "circuit_closed", reason)

@@ -96,6 +96,11 @@ class A2AAgent:
             if call.task_id and not call.finished:
                 await self._cancel(call.task_id)
 
+    @property
+    def closed(self) -> bool:
+        """Whether its HTTP client is closed."""
+        return self._http.is_closed
+
     async def aclose(self) -> None:
         """Closes the HTTP connections."""
         await self._http.aclose()
