@@ -48,16 +48,18 @@ class ChunkAgent:
 
 
 class RecordingExecutor(RunnableAgentExecutor):
-    """Also records the HTTP headers of each call and the ids of the tasks a caller cancelled."""
+    """Also records each call's HTTP headers and A2A context id, and the tasks a caller cancelled."""
 
     def __init__(self, agent: Any) -> None:
         super().__init__(agent)
         self.cancelled: list[str] = []
         self.cancel_seen = asyncio.Event()
         self.headers: list[dict[str, str]] = []
+        self.context_ids: list[str] = []
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         self.headers.append(dict(context.call_context.state.get("headers") or {}))
+        self.context_ids.append(context.context_id or "")
         await super().execute(context, event_queue)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:

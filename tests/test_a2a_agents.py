@@ -224,7 +224,8 @@ async def test_a_deadline_cancels_the_remote_task():
 
 async def test_route_and_invoke_sends_the_previous_turn_as_context(client, server):
     agent = ChunkAgent(["It will rain."])
-    async with a2a_server(agent) as url:
+    executor = RecordingExecutor(agent)
+    async with a2a_server(agent, executor=executor) as url:
         await client.register_agent(Agent("weather_agent", a2a=A2AEndpoint(url), capabilities=WEATHER))
         async with RouterClient(f"127.0.0.1:{server.port}") as router:
             first = [event async for event in router.route_and_invoke("rain weather", user_id="ann")]
@@ -236,6 +237,7 @@ async def test_route_and_invoke_sends_the_previous_turn_as_context(client, serve
         assert context["previous_query"] == "rain weather"
         assert context["previous_response"] == "It will rain."
         assert context["session_id"] == session_id
+        assert executor.context_ids == [session_id, session_id]  # one A2A context per session
 
 
 async def test_import_agent_card_refuses_a_bad_name_before_any_network(server):

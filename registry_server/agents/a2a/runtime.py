@@ -168,12 +168,16 @@ def _nonempty(texts: list[str]) -> list[str]:
 
 
 def _request(query: str, context: Mapping[str, Any]) -> SendMessageRequest:
-    """The user's message: the query as text, the session's previous turn as metadata."""
+    """The user's message: the query as text, the session's previous turn as metadata, the session as
+    the A2A context."""
     metadata = struct_pb2.Struct()
     metadata.update({"context": {key: str(context.get(key) or "") for key in CONTEXT_KEYS}})
     message = Message(
         message_id=str(uuid.uuid4()), role=Role.ROLE_USER, parts=[Part(text=query)], metadata=metadata
     )
+    session_id = str(context.get("session_id") or "")
+    if session_id:  # one A2A context per session, so the agent can keep its own view of the conversation
+        message.context_id = session_id
     return SendMessageRequest(message=message)
 
 
