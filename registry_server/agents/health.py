@@ -9,9 +9,9 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol, cast
 
-from registry_server.agents.a2a.card import fetch_card, http_client
-from registry_server.agents.a2a.runtime import A2AAgent
+from registry_server.agents.circuit_breaker import CircuitBreaker
 from registry_server.domain.agent import A2AEndpoint, AgentState, RegisteredAgent
 from registry_server.domain.errors import RegistryError
 from registry_server.registry.agent_registry import AgentRegistry
@@ -37,8 +37,27 @@ class ProbeSettings:
     max_backoff_s: float = 60.0
 
 
+class RemoteRuntime(Protocol):
+    """What the monitor needs of a remote agent's runtime (an A2AAgent): its breaker, and closing it."""
+
+    circuit: CircuitBreaker
+
+    async def aclose(self) -> None:
+        """Closes its connections."""
+        ...
+
+
+def remote_runtime(instance: object) -> RemoteRuntime | None:
+    """`instance` as a remote runtime, or None for other agents (checked without importing a2a-sdk)."""
+    if isinstance(getattr(instance, "circuit", None), CircuitBreaker) and hasattr(instance, "aclose"):
+        return cast(RemoteRuntime, instance)
+    return None
+
+
 async def probe_card(endpoint: A2AEndpoint, timeout_s: float) -> None:
     """Reads the agent's card: the agent answers, and still describes an agent the registry can call."""
+    from registry_server.agents.a2a.card import fetch_card, http_client  # a2a-sdk, once there is an A2A agent
+
     async with http_client(endpoint.headers, timeout_s) as http:
         await fetch_card(http, endpoint.url, timeout_s)
 
@@ -77,7 +96,7 @@ class HealthMonitor:
         self._tracks: dict[str, _Track] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._runtimes: dict[str, A2AAgent] = {}
+        self._runtimes: dict[str, RemoteRuntime] = {}
         self._closing: set[asyncio.Task[None]] = set()
         self._close_timers: set[asyncio.TimerHandle] = set()
         for agent in registry.agents():
@@ -101,7 +120,7 @@ class HealthMonitor:
         await asyncio.gather(*self._closing, return_exceptions=True)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
-        runtime = agent.instance if agent is not None and isinstance(agent.instance, A2AAgent) else None
+        runtime = remote_runtime(agent.instance) if agent is not None else None
         replaced = self._runtimes.pop(name, None)
         if replaced is not None and replaced is not runtime:
             self._close_later(replaced)
@@ -115,7 +134,7 @@ class HealthMonitor:
             self._tracks[name] = _Track(next_due=self._clock())
             self._wake.set()
 
-    def _close_later(self, runtime: A2AAgent) -> None:
+    def _close_later(self, runtime: RemoteRuntime) -> None:
         """Closes a replaced or deleted agent's HTTP client once turns that may still use it are over."""
         loop = asyncio.get_running_loop()
 

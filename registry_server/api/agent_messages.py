@@ -8,9 +8,7 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 
 from agentregistry.v1 import agent_pb2
-from registry_server.agents.a2a.card import card_summary
 from registry_server.agents.a2a.headers import masked
-from registry_server.agents.a2a.runtime import A2AAgent
 from registry_server.domain.agent import (
     A2AEndpoint,
     AgentSpec,
@@ -150,8 +148,13 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
 
 def _with_built_card(endpoint: A2AEndpoint, instance: object) -> A2AEndpoint:
     """An endpoint stored without a card (a hand-written registry file) shows the card read when built."""
-    if endpoint.card is None and isinstance(instance, A2AAgent):
-        return replace(endpoint, card=card_summary(instance.card))
+    if endpoint.card is None and instance is not None:
+        # Only an A2A agent's instance exists here, so a2a-sdk is loaded already.
+        from registry_server.agents.a2a.card import card_summary
+        from registry_server.agents.a2a.runtime import A2AAgent
+
+        if isinstance(instance, A2AAgent):
+            return replace(endpoint, card=card_summary(instance.card))
     return endpoint
 
 

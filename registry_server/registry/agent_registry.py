@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from registry_server.agents.a2a.runtime import build_a2a_agent
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import (
@@ -299,6 +298,10 @@ class AgentRegistry:
 async def _build(spec: AgentSpec, *, reimport: bool = False) -> object:
     """The agent's runtime: a client of its A2A endpoint, or what its factory builds."""
     if spec.a2a is not None:
+        # Imported on first use: a2a-sdk's client costs start-up time that registries without remote agents
+        # should not pay.
+        from registry_server.agents.a2a.runtime import build_a2a_agent
+
         return await build_a2a_agent(spec.name, spec.a2a)
     if spec.factory is None:
         raise FactoryError("", "", "the agent has neither a factory nor an a2a endpoint")

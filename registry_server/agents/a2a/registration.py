@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from registry_server.agents.a2a.capabilities import capabilities_from_card, name_from_card
-from registry_server.agents.a2a.card import card_summary, fetch_card, http_client
 from registry_server.domain.agent import A2ACard, A2AEndpoint, AgentSpec, Capabilities
 from registry_server.domain.errors import ValidationError
 from registry_server.registry.endpoint_validation import endpoint_violations
@@ -17,6 +16,9 @@ CARD_TIMEOUT_S = 5.0
 
 async def read_card(endpoint: A2AEndpoint, timeout_s: float = CARD_TIMEOUT_S) -> A2ACard:
     """What the registry keeps of the endpoint's card; raises A2ACardError when it cannot be used."""
+    # Imported on first use, as a2a-sdk's client is costly to import (see registry.agent_registry._build).
+    from registry_server.agents.a2a.card import card_summary, fetch_card, http_client
+
     async with http_client(endpoint.headers, timeout_s) as http:
         return card_summary(await fetch_card(http, endpoint.url, timeout_s))
 
