@@ -35,6 +35,10 @@ lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint
 	$(BIN)/ruff format --check .
 	$(BUF) lint
 
+.PHONY: typecheck
+typecheck: $(STAMP) ## mypy --strict on the service and the client (configured in pyproject.toml)
+	$(BIN)/python -m mypy
+
 test: lint ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
 	$(BIN)/pytest
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import grpc
 
-from bench import a2a_turns, stage1
+from bench import a2a_turns, registry_writes, stage1
 from bench.processes import Child, run_load, start_echo_server, start_server
 from bench.seed import write_registry, write_sessions
 
@@ -308,15 +308,8 @@ def main() -> None:
     growth: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="agent-registry-bench-") as temp:
         work = Path(temp)
-        steps = (
-            stage1_figures,
-            registry_figures,
-            session_figures,
-            get_session_figures,
-            startup_figures,
-            a2a_figures,
-        )
-        for step in steps:
+        steps = (stage1_figures, registry_figures, registry_writes.run, session_figures, get_session_figures)
+        for step in (*steps, startup_figures, a2a_figures):
             print(f"bench: {step.__name__} ...", file=sys.stderr, flush=True)
             result = step(work) if step is not stage1_figures else step()  # type: ignore[call-arg]
             if isinstance(result, tuple):

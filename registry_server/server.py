@@ -25,6 +25,7 @@ from agentregistry.v1 import (
 from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.registry_servicer import RegistryServicer
+from registry_server.api.request_decoding import RequestDecodingInterceptor
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
@@ -32,7 +33,7 @@ from registry_server.config import ServerConfig
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.file_store import FileStore
+from registry_server.registry.journal_store import JournalStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
@@ -68,9 +69,11 @@ class RegistryServer:
         if self.agent_health is not None:
             await self.agent_health.stop()
         await self.health.enter_graceful_shutdown()
+        self.registry.end_watches()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
         await self.retention.stop()
         await self.sessions.close()
+        await self.registry.close()
         self.data_dir_lock.release()
         log.info("Registry service stopped")
 
@@ -93,7 +96,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     try:
-        registry = AgentRegistry(FileStore(config.data_dir, config.resolved_defaults_file))
+        registry = AgentRegistry(JournalStore(config.data_dir, config.resolved_defaults_file))
         await registry.load()
         sessions = await SqliteSessionStore(
             config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
@@ -110,7 +113,7 @@ async def start_server(config: ServerConfig) -> RegistryServer:
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
     server = aio.server(
-        interceptors=[RpcInterceptor(authenticator)],
+        interceptors=[RequestDecodingInterceptor(), RpcInterceptor(authenticator)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(

@@ -15,6 +15,7 @@ from agent_registry_client import (
     AgentState,
     Capabilities,
     Factory,
+    RegistryClient,
     RouterClient,
 )
 from agent_registry_client.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -47,8 +48,8 @@ async def test_register_by_url_keeps_the_card_and_masks_headers(client, server):
             assert shown.a2a.headers == {"Authorization": "Bear…"}
         exported = await client.export_registry()
         assert SECRET not in exported and "Bear…" in exported
-        stored = (server.config.data_dir / "registry_config.json").read_text()
-        assert json.dumps(SECRET) in stored
+        stored = [path.read_bytes() for path in server.config.data_dir.rglob("*") if path.is_file()]
+        assert any(json.dumps(SECRET).encode() in content for content in stored)  # kept in full on disk
 
 
 async def test_headers_reach_the_agent_and_a_masked_update_keeps_them(client, server):
@@ -296,3 +297,23 @@ async def test_an_update_can_switch_an_agent_between_factory_and_a2a(client):
             "tickets_agent", factory=Factory("registry_server.demo_agents.tickets", "create_tickets_agent")
         )
         assert local.a2a is None and local.factory.function == "create_tickets_agent"
+
+
+async def test_a_remote_agent_and_its_headers_survive_a_restart(start):
+    agent = ChunkAgent(["ok"])
+    executor = RecordingExecutor(agent)
+    async with a2a_server(agent, executor=executor) as url:
+        first = await start()
+        async with RegistryClient(f"127.0.0.1:{first.port}") as client:
+            await client.register_agent(
+                Agent("weather_agent", a2a=A2AEndpoint(url, {"Authorization": SECRET}), capabilities=WEATHER)
+            )
+        await first.stop(0)
+        second = await start()
+        async with RegistryClient(f"127.0.0.1:{second.port}") as client:
+            restored = await client.get_agent("weather_agent")
+        assert restored.state is AgentState.AVAILABLE
+        assert (restored.a2a.url, restored.a2a.headers) == (url, {"Authorization": "Bear…"})
+        assert restored.a2a.card.name == "Weather Agent"
+        [chunk async for chunk in second.registry.get("weather_agent").instance.run("rain?", {})]
+        assert executor.headers[-1]["authorization"] == SECRET

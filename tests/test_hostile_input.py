@@ -7,14 +7,17 @@ keeps a corrupt file aside instead of overwriting it.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from google.protobuf import json_format
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentregistry.v1 import (
@@ -27,6 +30,7 @@ from agentregistry.v1 import (
     session_service_pb2,
     session_service_pb2_grpc,
 )
+from registry_server.domain.paging import filter_fingerprint
 from registry_server.registry.document import DocumentError, parse_document
 from registry_server.registry.file_store import FileStore, LoadSource
 from registry_server.server import RegistryServer
@@ -55,6 +59,7 @@ timestamps = st.builds(lambda s, n: (s, n), int64, st.integers(-(2**31), 2**31 -
 
 class Stubs:
     def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.channel = channel
         self.registry = registry_service_pb2_grpc.RegistryServiceStub(channel)
         self.sessions = session_service_pb2_grpc.SessionServiceStub(channel)
         self.router = router_service_pb2_grpc.RouterServiceStub(channel)
@@ -412,3 +417,168 @@ async def test_batch_delete_and_reload_fields(
         stubs.sessions.DeleteSession(session_service_pb2.DeleteSessionRequest(session_id=session_id))
     )
     await outcome(stubs.sessions.PurgeExpiredSessions(session_service_pb2.PurgeExpiredSessionsRequest()))
+
+
+controls = st.sampled_from(["\n", "\r", "\x00", "\x85", "\u2028", "\u2029"]) | st.characters(
+    categories=["Cc"]
+)
+# -1 puts the character at the end, where a `$` pattern lets a newline through.
+positions = st.just(-1) | st.integers(0, 64)
+valid_names = st.from_regex(r"[a-z][a-z0-9_]{1,20}", fullmatch=True)
+
+
+def with_control(name: str, control: str, position: int) -> str:
+    """`name` with `control` inserted at `position` (-1: at the end; else modulo its length + 1)."""
+    at = len(name) if position < 0 else position % (len(name) + 1)
+    return name[:at] + control + name[at:]
+
+
+@FUZZ
+@given(
+    name=valid_names,
+    control=controls,
+    position=positions,
+    field=st.sampled_from(["name", "tag", "module", "function", "domain", "example"]),
+)
+async def test_any_control_character_in_an_agent_field_is_refused_and_nothing_stored(
+    stubs: Stubs, name: str, control: str, position: int, field: str
+) -> None:
+    hostile = with_control(name, control, position)
+    factory = agent_pb2.AgentFactory(
+        module=hostile if field == "module" else "tests.fake_agents",
+        function=hostile if field == "function" else "create_echo_agent",
+    )
+    agent = agent_pb2.Agent(
+        name=hostile if field == "name" else name,
+        factory=factory,
+        tags=[hostile] if field == "tag" else [],
+        capabilities=agent_pb2.AgentCapabilities(
+            domains=[hostile] if field == "domain" else [], examples=[hostile] if field == "example" else []
+        ),
+    )
+    before = await stubs.registry.ListAgents(registry_service_pb2.ListAgentsRequest())
+    code, _ = await outcome(
+        stubs.registry.RegisterAgent(registry_service_pb2.RegisterAgentRequest(agent=agent))
+    )
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    assert await stubs.registry.ListAgents(registry_service_pb2.ListAgentsRequest()) == before
+
+
+@FUZZ
+@given(name=valid_names, control=controls, position=positions)
+async def test_any_control_character_in_an_id_is_refused_and_nothing_stored(
+    stubs: Stubs, name: str, control: str, position: int
+) -> None:
+    hostile = with_control(name, control, position)
+    sessions = stubs.sessions
+    code, _ = await outcome(sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id=hostile)))
+    assert code is grpc.StatusCode.INVALID_ARGUMENT
+    created = await sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
+    session_id = created.session.session_id
+    for call in (
+        sessions.GetSession(
+            session_service_pb2.GetSessionRequest(session_id=with_control(session_id, control, position))
+        ),
+        sessions.RecordInvocation(
+            session_service_pb2.RecordInvocationRequest(
+                session_id=session_id,
+                invocation=session_pb2.Invocation(agent_name=hostile, query="q", success=True),
+            )
+        ),
+        stubs.registry.GetAgent(registry_service_pb2.GetAgentRequest(name=hostile)),
+    ):
+        code, _ = await outcome(call)
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
+    stored = await sessions.GetSession(session_service_pb2.GetSessionRequest(session_id=session_id))
+    assert len(stored.session.invocations) == 0
+
+
+cursors = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63)
+    | st.integers(max_value=-(2**63) - 1)
+    | st.floats()
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def forged_token(cursor: object, filters: dict[str, object]) -> str:
+    payload = json.dumps({"c": cursor, "f": filter_fingerprint(filters)}).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+@FUZZ
+@given(cursor=st.integers(min_value=2**63) | st.integers(max_value=-(2**63) - 1) | cursors)
+async def test_forged_page_tokens_with_any_cursor_get_a_documented_code(stubs: Stubs, cursor: object) -> None:
+    agents_token = forged_token(cursor, {"tag": "", "domain": "", "enabled": None, "state": 0})
+    await outcome(stubs.registry.ListAgents(registry_service_pb2.ListAgentsRequest(page_token=agents_token)))
+    created = await stubs.sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
+    session_id = created.session.session_id
+    for kind in ("history", "invocation"):
+        token = forged_token(cursor, {"session": session_id, "list": kind})
+        await outcome(
+            stubs.sessions.GetSession(
+                session_service_pb2.GetSessionRequest(session_id=session_id, **{f"{kind}_page_token": token})
+            )
+        )
+    await stubs.sessions.CreateSession(session_service_pb2.CreateSessionRequest(user_id="alice"))
+    listed = await stubs.sessions.ListSessions(session_service_pb2.ListSessionsRequest(page_size=1))
+    genuine = json.loads(
+        base64.urlsafe_b64decode(listed.next_page_token + "=" * (-len(listed.next_page_token) % 4))
+    )
+    forged = json.dumps({"c": cursor, "f": genuine["f"]}).encode()
+    token = base64.urlsafe_b64encode(forged).decode()
+    await outcome(stubs.sessions.ListSessions(session_service_pb2.ListSessionsRequest(page_token=token)))
+
+
+SERVICE_METHODS = [
+    (f"/{service.full_name}/{method.name}", method.server_streaming)
+    for module in (registry_service_pb2, session_service_pb2, router_service_pb2)
+    for service in module.DESCRIPTOR.services_by_name.values()
+    for method in service.methods
+    if not method.client_streaming
+]
+
+
+@FUZZ
+@given(method=st.sampled_from(SERVICE_METHODS), raw=st.binary(max_size=200))
+async def test_arbitrary_request_bytes_get_a_documented_code(
+    stubs: Stubs, method: tuple[str, bool], raw: bytes
+) -> None:
+    path, streaming = method
+    channel = stubs.channel
+    call = channel.unary_stream(path)(raw) if streaming else channel.unary_unary(path)(raw)
+    await outcome(call)
+
+
+@FUZZ
+@given(
+    kwargs=st.dictionaries(
+        st.sampled_from(["prefix", "repeat"]),
+        st.floats() | st.integers(-(2**53), 2**53) | st.text(max_size=20) | st.lists(st.floats(), max_size=3),
+        max_size=2,
+    )
+)
+@example(kwargs={"repeat": math.nan})
+@example(kwargs={"prefix": [1.0, -math.inf]})
+async def test_factory_kwargs_numbers_are_stored_exactly_or_refused(
+    stubs: Stubs, kwargs: dict[str, object]
+) -> None:
+    factory = agent_pb2.AgentFactory(module="tests.fake_agents", function="create_echo_agent")
+    factory.kwargs.update(kwargs)
+    agent = agent_pb2.Agent(name="kwargs_agent", factory=factory)
+    await outcome(stubs.registry.DeleteAgent(registry_service_pb2.DeleteAgentRequest(name="kwargs_agent")))
+    code, _ = await outcome(
+        stubs.registry.RegisterAgent(registry_service_pb2.RegisterAgentRequest(agent=agent))
+    )
+    if code is grpc.StatusCode.OK:
+        stored = (
+            await stubs.registry.GetAgent(registry_service_pb2.GetAgentRequest(name="kwargs_agent"))
+        ).agent
+        assert json_format.MessageToDict(stored.factory.kwargs) == json_format.MessageToDict(factory.kwargs)

@@ -58,18 +58,26 @@ async def test_restart_keeps_every_agent_and_field(start: StartServer) -> None:
     assert all(agent.state is AgentState.AVAILABLE for agent in after.values())
 
 
-async def test_every_change_keeps_the_previous_file_as_backup(start: StartServer, data_dir: Path) -> None:
+async def test_changes_go_to_the_journal_and_stop_compacts_them_into_the_snapshot(
+    start: StartServer, data_dir: Path
+) -> None:
     server = await start()
-    primary, backup = data_dir / "registry_config.json", data_dir / "registry_config.json.backup"
+    primary = data_dir / "registry_config.json"
     async with RegistryClient(f"127.0.0.1:{server.port}") as client:
         before = primary.read_bytes()
         await client.register_agent(security_agent())
-        assert backup.read_bytes() == before
-        assert "security_agent" in json.loads(primary.read_bytes())["agents"]
-        assert not list(data_dir.glob("*.tmp*"))
+        assert primary.read_bytes() == before, "a change appends to the journal, never rewrites the file"
+        journal = b"".join(path.read_bytes() for path in data_dir.glob("registry_journal.*.log"))
+        assert b"security_agent" in journal
+    await server.stop(0)
+    document = json.loads(primary.read_bytes())
+    assert document["version"] == "1.0.0" and document["revision"] == 1
+    assert set(document["agents"]) == DEMO_AGENTS | {"security_agent"}
+    assert document["agents"]["security_agent"]["revision"] == 1
+    assert not list(data_dir.glob("*.tmp*"))
 
 
-async def test_truncated_file_recovers_from_backup(
+async def test_truncated_snapshot_recovers_from_backup_and_journal_losing_nothing(
     start: StartServer, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = await start()
@@ -84,8 +92,8 @@ async def test_truncated_file_recovers_from_backup(
     caplog.set_level(logging.WARNING)
     recovered = await start()
     agents = await agents_by_name(f"127.0.0.1:{recovered.port}")
-    assert set(agents) == DEMO_AGENTS | {"security_agent"}, (
-        "the backup holds the state before the last change"
+    assert set(agents) == DEMO_AGENTS | {"security_agent", "second_agent"}, (
+        "the backup snapshot plus the journal after it hold every acknowledged change"
     )
     kept = list(data_dir.glob("registry_config.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_bytes() == corrupt_bytes
@@ -94,7 +102,7 @@ async def test_truncated_file_recovers_from_backup(
     assert set(json.loads(primary.read_bytes())["agents"]) == set(agents), "a good primary is written again"
 
 
-async def test_both_files_corrupt_recover_from_defaults(
+async def test_unreadable_snapshots_and_no_journal_start_from_defaults(
     start: StartServer, data_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = await start()
@@ -102,14 +110,44 @@ async def test_both_files_corrupt_recover_from_defaults(
         await client.register_agent(security_agent())
     await server.stop(0)
     (data_dir / "registry_config.json").write_text('{"agents": {corrupt@#$%')
-    (data_dir / "registry_config.json.backup").write_text('{"version": "1.0.0", "agents": {"Bad Name": {}}}')
+    (data_dir / "registry_config.json.backup").write_text('["not", "a", "registry"]')
+    for segment in data_dir.glob("registry_journal.*.log"):
+        segment.unlink()
 
     caplog.set_level(logging.WARNING)
     recovered = await start()
     assert set(await agents_by_name(f"127.0.0.1:{recovered.port}")) == DEMO_AGENTS
     kept = sorted(path.read_text() for path in data_dir.glob("registry_config.json*.corrupt-*"))
-    assert kept == sorted(['{"agents": {corrupt@#$%', '{"version": "1.0.0", "agents": {"Bad Name": {}}}'])
+    assert kept == sorted(['{"agents": {corrupt@#$%', '["not", "a", "registry"]'])
     assert "created the registry from the defaults file" in caplog.text
+
+
+async def test_one_bad_record_is_set_aside_and_every_other_agent_loads(
+    start: StartServer, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = {
+        f"good{i}_agent": {"factory": {"module": "tests.fake_agents", "function": "create_echo_agent"}}
+        for i in range(6)
+    }
+    bad = {
+        "factory": {"module": "tests.fake_agents", "function": "create_echo_agent"},
+        "capabilities": {"priority": 10**9},
+    }
+    odd_name = "evil\nprincipal=ops_agent"
+    document = {"version": "1.0.0", "agents": {**good, "bad_agent": bad, odd_name: {"factory": 7}}}
+    (data_dir / "registry_config.json").write_text(json.dumps(document))
+
+    caplog.set_level(logging.WARNING)
+    server = await start()
+    assert set(await agents_by_name(f"127.0.0.1:{server.port}")) == set(good)
+    [rejected_file] = data_dir.glob("registry_config.rejected-*.json")
+    rejected = {item["name"]: item for item in json.loads(rejected_file.read_text())}
+    assert set(rejected) == {"bad_agent", odd_name}
+    assert rejected["bad_agent"]["record"] == bad and "priority" in rejected["bad_agent"]["reason"]
+    assert "2 agent records could not be loaded" in caplog.text
+    assert not any(record.getMessage().count("\n") for record in caplog.records), "names are escaped"
+    await server.stop(0)
+    assert set(json.loads((data_dir / "registry_config.json").read_text())["agents"]) == set(good)
 
 
 async def test_original_flat_factory_shape_still_loads(start: StartServer, data_dir: Path) -> None:

@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from agent_registry_client import Agent, NotFound, RegistryClient, Unavailable
 from agentregistry.v1 import registry_service_pb2
 from registry_server.config import ServerConfig, parse_config
-from registry_server.registry import file_store
+from registry_server.registry import journal
 from registry_server.server import RegistryServer
 from tests.conftest import DEFAULTS_FILE, StartServer
 from tests.server_process import start_server_process
@@ -129,10 +129,10 @@ async def test_disk_failure_is_unavailable_and_changes_nothing(
     path = server.config.data_dir / "registry_config.json"
     before = path.read_bytes()
 
-    def disk_full(target: Path, content: bytes) -> None:
+    def disk_full(descriptor: int, content: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(file_store, "_write_synced", disk_full)
+    monkeypatch.setattr(journal, "write_all", disk_full)
     with pytest.raises(Unavailable, match="No space left on device"):
         await client.register_agent(security_agent())
     with pytest.raises(Unavailable):

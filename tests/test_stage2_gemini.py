@@ -10,7 +10,7 @@ import pytest
 from agent_registry_client import RouterClient, SessionClient
 from registry_server.domain.routing import SessionContext, Stage2Outcome
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.file_store import FileStore
+from registry_server.registry.journal_store import JournalStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
@@ -29,7 +29,7 @@ def gemini() -> Iterator[FakeGemini]:
 
 @pytest.fixture
 async def registry(tmp_path: Path) -> AsyncIterator[AgentRegistry]:
-    registry = AgentRegistry(FileStore(tmp_path, DEFAULTS_FILE))
+    registry = AgentRegistry(JournalStore(tmp_path, DEFAULTS_FILE))
     await registry.load()
     yield registry
 

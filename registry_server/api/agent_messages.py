@@ -18,13 +18,13 @@ from registry_server.domain.agent import (
     RegisteredAgent,
 )
 from registry_server.domain.errors import FieldViolation, ValidationError
-from registry_server.registry.validation import CAPABILITY_LISTS
+from registry_server.registry.validation import CAPABILITY_LISTS, NON_FINITE_PROBLEM
 
 _STATE_TO_PROTO = {
     AgentState.AVAILABLE: agent_pb2.AGENT_STATE_AVAILABLE,
     AgentState.UNAVAILABLE: agent_pb2.AGENT_STATE_UNAVAILABLE,
 }
-_STATE_FROM_PROTO = {proto: state for state, proto in _STATE_TO_PROTO.items()}
+_STATE_FROM_PROTO: dict[int, AgentState] = {proto: state for state, proto in _STATE_TO_PROTO.items()}
 _ALL_CAPABILITY_PATHS = [f"capabilities.{name}" for name in (*CAPABILITY_LISTS, "priority")]
 _MASK_ALIASES = {"capabilities": _ALL_CAPABILITY_PATHS, "priority": ["capabilities.priority"]}
 _MASK_PATHS = {"description", "factory", "a2a", "tags", "enabled", *_ALL_CAPABILITY_PATHS}
@@ -66,6 +66,7 @@ def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
         state=_STATE_TO_PROTO[agent.state],
         state_message=agent.state_message,
         etag=agent.etag,
+        revision=agent.revision,
     )
     if spec.factory is not None:
         message.factory.CopyFrom(
@@ -106,7 +107,7 @@ def spec_from_proto(message: agent_pb2.Agent, field: str) -> AgentSpec:
     return AgentSpec(
         name=message.name,
         description=message.description,
-        factory=_factory_from_proto(message.factory) if runtime == "factory" else None,
+        factory=_factory_from_proto(message.factory, f"{field}.factory") if runtime == "factory" else None,
         a2a=endpoint_from_proto(message.a2a) if runtime == "a2a" else None,
         capabilities=_capabilities_from_proto(message.capabilities),
         tags=tuple(message.tags),
@@ -130,7 +131,7 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
         if path == "factory":
             if not message.HasField("factory"):
                 raise ValidationError.single("agent.factory", "is in update_mask but not set")
-            changes[path] = _factory_from_proto(message.factory)
+            changes[path] = _factory_from_proto(message.factory, "agent.factory")
             changes["a2a"] = None
         elif path == "a2a":
             if not message.HasField("a2a"):
@@ -189,9 +190,11 @@ def endpoint_from_proto(message: agent_pb2.A2AEndpoint) -> A2AEndpoint:
     return A2AEndpoint(url=message.url, headers=dict(message.headers))
 
 
-def _factory_from_proto(message: agent_pb2.AgentFactory) -> FactoryRef:
+def _factory_from_proto(message: agent_pb2.AgentFactory, field: str) -> FactoryRef:
     return FactoryRef(
-        module=message.module, function=message.function, kwargs=_kwargs_from_struct(message.kwargs)
+        module=message.module,
+        function=message.function,
+        kwargs=_kwargs_from_struct(message.kwargs, f"{field}.kwargs"),
     )
 
 
@@ -201,9 +204,14 @@ def _capabilities_from_proto(message: agent_pb2.AgentCapabilities) -> Capabiliti
     )
 
 
-def _kwargs_from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+def _kwargs_from_struct(struct: struct_pb2.Struct, field: str) -> dict[str, Any]:
     """Struct numbers are doubles; whole ones become int so factories get the types they expect."""
-    return _whole_numbers_as_int(json_format.MessageToDict(struct))
+    try:
+        kwargs = json_format.MessageToDict(struct)
+    except ValueError:  # the only Struct it cannot convert holds NaN or an infinity
+        raise ValidationError.single(field, NON_FINITE_PROBLEM) from None
+    converted: dict[str, Any] = _whole_numbers_as_int(kwargs)
+    return converted
 
 
 def _whole_numbers_as_int(value: Any) -> Any:

@@ -15,6 +15,7 @@ from registry_server.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
     RegistryError,
+    RevisionCompactedError,
     StorageUnavailableError,
     UnauthenticatedError,
     ValidationError,
@@ -30,6 +31,7 @@ _CODES: dict[type[RegistryError], int] = {
     StorageUnavailableError: code_pb2.UNAVAILABLE,
     UnauthenticatedError: code_pb2.UNAUTHENTICATED,
     PermissionDeniedError: code_pb2.PERMISSION_DENIED,
+    RevisionCompactedError: code_pb2.OUT_OF_RANGE,
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
 
 import yaml
@@ -19,13 +21,16 @@ from registry_server.api.agent_messages import (
     spec_from_proto,
     state_from_proto,
 )
+from registry_server.api.request_ids import request_key
 from registry_server.api.routing_messages import candidates_to_proto
-from registry_server.domain.agent import A2AEndpoint
+from registry_server.domain.agent import A2AEndpoint, AgentState, RegisteredAgent
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.routing import SessionContext
-from registry_server.registry.agent_registry import AgentFilter, AgentRegistry
+from registry_server.registry.agent_listing import AgentFilter
+from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.endpoint_validation import endpoint_violations
+from registry_server.registry.store import ChangeKind, ChangeRecord
 from registry_server.registry.validation import validate_name
 from registry_server.routing.router import Router
 
@@ -63,6 +68,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             agents=[self._messages.message(agent) for agent in page.agents],
             next_page_token=encode_page_token(page.next_cursor, filters) if page.next_cursor else "",
             total_size=page.total_size,
+            revision=self._registry.revision,
         )
 
     async def GetAgent(
@@ -74,7 +80,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
     ) -> pb.RegisterAgentResponse:
         spec = await with_card(spec_from_proto(request.agent, "agent"))
-        agent = await self._registry.register(spec)
+        agent = await self._registry.register(spec, request_key("RegisterAgent", request))
         return pb.RegisterAgentResponse(agent=agent_to_proto(agent))
 
     async def BatchRegisterAgents(
@@ -86,7 +92,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             )
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
         specs = [await with_card(spec, f"agents[{i}]") for i, spec in enumerate(specs)]
-        agents = await self._registry.register_many(specs)
+        agents = await self._registry.register_many(
+            specs, request=request_key("BatchRegisterAgents", request)
+        )
         return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
 
     async def UpdateAgent(
@@ -96,25 +104,30 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
         if changes.get("a2a") is not None:
             changes["a2a"] = await self._endpoint_with_card(request.agent.name, changes["a2a"])
-        agent = await self._registry.update(request.agent.name, changes, request.agent.etag)
+        agent = await self._registry.update(
+            request.agent.name, changes, request.agent.etag, request_key("UpdateAgent", request)
+        )
         return pb.UpdateAgentResponse(agent=agent_to_proto(agent))
 
     async def SetAgentEnabled(
         self, request: pb.SetAgentEnabledRequest, context: aio.ServicerContext
     ) -> pb.SetAgentEnabledResponse:
-        agent = await self._registry.set_enabled(request.name, request.enabled, request.etag)
+        agent = await self._registry.set_enabled(
+            request.name, request.enabled, request.etag, request_key("SetAgentEnabled", request)
+        )
         return pb.SetAgentEnabledResponse(agent=agent_to_proto(agent))
 
     async def DeleteAgent(
         self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
     ) -> pb.DeleteAgentResponse:
-        await self._registry.delete(request.name, request.etag)
+        await self._registry.delete(request.name, request.etag, request_key("DeleteAgent", request))
         return pb.DeleteAgentResponse()
 
     async def ReloadAgent(
         self, request: pb.ReloadAgentRequest, context: aio.ServicerContext
     ) -> pb.ReloadAgentResponse:
-        return pb.ReloadAgentResponse(agent=agent_to_proto(await self._registry.reload(request.name)))
+        agent = await self._registry.reload(request.name, request_key("ReloadAgent", request))
+        return pb.ReloadAgentResponse(agent=agent_to_proto(agent))
 
     async def ExportRegistry(
         self, request: pb.ExportRegistryRequest, context: aio.ServicerContext
@@ -156,3 +169,30 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             validate_name(request.last_agent, "last_agent")
         candidates = self._router.candidates(request.query, SessionContext(last_agent=request.last_agent))
         return pb.SearchAgentsResponse(candidates=candidates_to_proto(candidates))
+
+    async def WatchAgents(
+        self, request: pb.WatchAgentsRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.WatchAgentsResponse]:
+        since = request.since_revision if request.HasField("since_revision") else None
+        if since is not None and since < 0:
+            raise ValidationError.single("since_revision", f"is {since}; revisions start at 0")
+        async with aclosing(self._registry.watch(since)) as changes:
+            async for record in changes:
+                yield pb.WatchAgentsResponse(change=self._change_to_proto(record))
+
+    def _change_to_proto(self, record: ChangeRecord) -> pb.AgentChange:
+        """A change as sent on the watch stream, with the agent's state here when it is still current."""
+        change = pb.AgentChange(revision=record.revision, name=record.name)
+        if record.kind is ChangeKind.DELETE or record.agent is None:
+            change.type = pb.AGENT_CHANGE_TYPE_DELETE
+            return change
+        change.type = pb.AGENT_CHANGE_TYPE_PUT
+        stored = record.agent
+        current = self._registry.find(record.name)
+        if current is not None and current.etag == stored.etag:
+            change.agent.CopyFrom(self._messages.message(current))
+            return change
+        agent = RegisteredAgent(stored.spec, stored.etag, AgentState.AVAILABLE, revision=stored.revision)
+        change.agent.CopyFrom(agent_to_proto(agent))
+        change.agent.ClearField("state")
+        return change

@@ -25,7 +25,8 @@ class MethodRule:
 _RULES = {
     "RegistryService": {
         **dict.fromkeys(
-            ("ListAgents", "GetAgent", "ExportRegistry", "SearchAgents"), MethodRule(_REGISTRY_READERS, False)
+            ("ListAgents", "GetAgent", "ExportRegistry", "SearchAgents", "WatchAgents"),
+            MethodRule(_REGISTRY_READERS, False),
         ),
         **dict.fromkeys(
             (

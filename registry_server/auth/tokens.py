@@ -89,7 +89,7 @@ def _entry(item: object, index: int, path: Path) -> TokenEntry:
     )
     if not isinstance(name, str) or not name:
         raise AuthConfigError(f"{where}: 'name' is required")
-    if not isinstance(digest, str) or not SHA256_HEX.match(digest):
+    if not isinstance(digest, str) or not SHA256_HEX.fullmatch(digest):
         raise AuthConfigError(
             f"{where} ({name}): 'sha256' must be 64 lower-case hex digits, the SHA-256 of the token"
         )

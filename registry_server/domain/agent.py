@@ -99,13 +99,14 @@ class AgentState(enum.Enum):
 
 @dataclass(frozen=True)
 class RegisteredAgent:
-    """An agent as the registry holds it: its stored spec, its etag, and the built instance or the error."""
+    """An agent as the registry holds it: spec, etag, instance or error, and the revision of its change."""
 
     spec: AgentSpec
     etag: str
     state: AgentState
     state_message: str = ""
     instance: object | None = None
+    revision: int = 0
 
     @property
     def name(self) -> str:

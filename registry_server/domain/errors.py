@@ -67,3 +67,15 @@ class UnauthenticatedError(RegistryError):
 
 class PermissionDeniedError(RegistryError):
     """The caller is known but may not make this call."""
+
+
+class RevisionCompactedError(RegistryError):
+    """The requested revision is older than the change history kept; the caller must list again."""
+
+    def __init__(self, requested: int, oldest_kept: int) -> None:
+        self.requested = requested
+        self.oldest_kept = oldest_kept
+        super().__init__(
+            f"revision {requested} has been compacted (changes are kept after revision {oldest_kept}); "
+            "list the agents again and watch from the revision the listing returns"
+        )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, RegisteredAgent
+from registry_server.domain.agent import AgentSpec, AgentState, RegisteredAgent
 from registry_server.domain.clock import Clock, utc_now
 from registry_server.domain.errors import (
     AlreadyExistsError,
@@ -19,81 +21,80 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.paging import PageRequest
-from registry_server.registry.document import build_document, encode_record, etag_of, render_file
+from registry_server.registry.agent_listing import AgentFilter, AgentPage, page_of
+from registry_server.registry.agent_updates import apply_changes, check_update_paths
+from registry_server.registry.changes import ChangeFeed, RequestKey, follow_changes
+from registry_server.registry.document import build_document, encode_record, etag_of
 from registry_server.registry.factories import build_agent
-from registry_server.registry.file_store import FileStore, LoadResult, LoadSource
-from registry_server.registry.validation import CAPABILITY_LISTS, normalise_spec, validate_name
+from registry_server.registry.store import (
+    Change,
+    ChangeKind,
+    ChangeRecord,
+    DeleteAgent,
+    DuplicateRequestError,
+    LoadResult,
+    Mutation,
+    PutAgent,
+    RegistryStore,
+    StoreConflictError,
+    StoredAgent,
+    change_records,
+)
+from registry_server.registry.validation import normalise_spec, validate_name
 
 log = logging.getLogger(__name__)
 
-# Fields UpdateAgent may replace; `capabilities.<list>` and `capabilities.priority` replace one part.
-UPDATABLE_FIELDS = frozenset(
-    {"description", "factory", "a2a", "tags", "enabled", "capabilities.priority"}
-    | {f"capabilities.{list_name}" for list_name in CAPABILITY_LISTS}
-)
-
-
-@dataclass(frozen=True)
-class AgentFilter:
-    """ListAgents filters; None or empty means no filter on that attribute."""
-
-    tag: str = ""
-    domain: str = ""
-    enabled: bool | None = None
-    state: AgentState | None = None
-
-    def matches(self, agent: RegisteredAgent) -> bool:
-        """True when the agent passes every filter that is set."""
-        spec = agent.spec
-        if self.tag and self.tag not in spec.tags:
-            return False
-        if self.domain and self.domain.casefold() not in {d.casefold() for d in spec.capabilities.domains}:
-            return False
-        if self.enabled is not None and spec.enabled != self.enabled:
-            return False
-        return self.state is None or agent.state is self.state
-
-
-@dataclass(frozen=True)
-class AgentPage:
-    """One page of a listing, the cursor of the next page (None on the last) and the total match count."""
-
-    agents: list[RegisteredAgent]
-    next_cursor: str | None
-    total_size: int
-
+MAX_ATTEMPTS = 20
+REMEMBERED_RELOADS = 1000
+# Past this wait for an earlier revision, a change of another instance was missed: ask the store for it.
+CATCH_UP_AFTER_S = 2.0
 
 AgentListener = Callable[[str, RegisteredAgent | None], None]
 
 
 class AgentRegistry:
-    """The registered agents. Reads are lock-free; mutations are serialised and durable before visible."""
+    """The registered agents. Reads never wait; a change is visible only once its store commit is durable.
 
-    def __init__(self, store: FileStore, clock: Clock = utc_now) -> None:
+    No lock is held across a factory build or a store write: an agent is built first, then the change is
+    committed with the etag it was based on, and a conflict makes the registry re-check and try again.
+    """
+
+    def __init__(self, store: RegistryStore, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
         self._agents: dict[str, RegisteredAgent] = {}
-        self._records: dict[str, str] = {}
         self._sorted_names: list[str] = []
-        self._lock = asyncio.Lock()
         self._listeners: list[AgentListener] = []
+        self._feed = ChangeFeed()
+        self._external = asyncio.Lock()
+        self._reloads: OrderedDict[str, tuple[str, RegisteredAgent]] = OrderedDict()
 
     async def load(self) -> LoadResult:
         """Loads the stored agents and builds each one; a failing factory leaves its agent UNAVAILABLE."""
-        result = await asyncio.to_thread(self._store.load)
-        now = self._clock()
-        agents: dict[str, RegisteredAgent] = {}
-        records: dict[str, str] = {}
-        for stored in result.specs:
-            spec = replace(
-                stored, create_time=stored.create_time or now, update_time=stored.update_time or now
-            )
-            records[spec.name] = encode_record(spec)
-            agents[spec.name] = await self._built(spec, etag_of(records[spec.name]))
-        if result.source is not LoadSource.PRIMARY:
-            await asyncio.to_thread(self._store.save, render_file(records))
-        self._install(agents, records)
+        result = await self._store.load()
+        for stored in result.agents:
+            agent = await self._built(stored)
+            self._agents[agent.name] = agent
+        self._sorted_names = sorted(self._agents)
+        self._feed.start(result.revision, result.recent_changes)
+        self._store.subscribe(self._apply_external)
+        for name in self._sorted_names:
+            self._notify(name)
         return result
+
+    def end_watches(self) -> None:
+        """Ends every watch stream with UNAVAILABLE, so a stopping server need not wait for them."""
+        self._feed.close()
+
+    async def close(self) -> None:
+        """Ends the watches and closes the store once queued changes are durable."""
+        self._feed.close()
+        await self._store.close()
+
+    @property
+    def revision(self) -> int:
+        """The registry revision of the last change visible here."""
+        return self._feed.revision
 
     def __len__(self) -> int:
         return len(self._agents)
@@ -106,6 +107,10 @@ class AgentRegistry:
         """Every agent, in no particular order."""
         return self._agents.values()
 
+    def find(self, name: str) -> RegisteredAgent | None:
+        """The agent called `name`, or None."""
+        return self._agents.get(name)
+
     def get(self, name: str) -> RegisteredAgent:
         """The agent called `name`; raises NotFoundError."""
         agent = self._agents.get(name)
@@ -116,53 +121,52 @@ class AgentRegistry:
 
     def list_agents(self, agent_filter: AgentFilter, page: PageRequest) -> AgentPage:
         """One page of the agents that match `agent_filter`, in name order, after `page.cursor`."""
-        if page.cursor is not None and not isinstance(page.cursor, str):
-            raise ValidationError.single("page_token", "is not a token of ListAgents")
-        names = self._sorted_names
-        start = bisect.bisect_right(names, page.cursor) if page.cursor else 0
-        matched: list[RegisteredAgent] = []
-        total = matched_after_cursor = 0
-        for index, name in enumerate(names):
-            agent = self._agents[name]
-            if not agent_filter.matches(agent):
-                continue
-            total += 1
-            if index >= start:
-                matched_after_cursor += 1
-                if len(matched) < page.size:
-                    matched.append(agent)
-        has_more = matched_after_cursor > len(matched)
-        return AgentPage(matched, matched[-1].name if has_more else None, total)
+        return page_of(self._sorted_names, self._agents, agent_filter, page)
 
     def export_document(self) -> dict[str, Any]:
         """The registry document, as stored."""
         return build_document(agent.spec for agent in self._agents.values())
 
-    async def register(self, spec: AgentSpec) -> RegisteredAgent:
-        """Builds the agent once and stores it; raises AlreadyExistsError or FactoryError, storing nothing."""
-        return (await self.register_many([spec], prefix="agent"))[0]
+    def watch(self, since_revision: int | None) -> AsyncGenerator[ChangeRecord, None]:
+        """Every change after `since_revision` (None: from now), then each new one as it is installed.
 
-    async def register_many(self, specs: list[AgentSpec], prefix: str = "agents") -> list[RegisteredAgent]:
+        Raises RevisionCompactedError when the store no longer keeps the changes after `since_revision`.
+        """
+        return follow_changes(self._store, self._feed, since_revision)
+
+    async def register(self, spec: AgentSpec, request: RequestKey | None = None) -> RegisteredAgent:
+        """Builds the agent once and stores it; raises AlreadyExistsError or FactoryError, storing nothing."""
+        return (await self.register_many([spec], prefix="agent", request=request))[0]
+
+    async def register_many(
+        self, specs: list[AgentSpec], prefix: str = "agents", request: RequestKey | None = None
+    ) -> list[RegisteredAgent]:
         """Registers every spec or none: one durable write for the whole batch."""
+        previous = self._previous(request)
+        if previous is not None:
+            return self._results_of(previous)
         specs = self._checked_new(specs, prefix)
         instances = [await _build(spec) for spec in specs]
-        async with self._lock:
-            self._refuse_existing(specs)
-            now = self._clock()
-            agents, records = dict(self._agents), dict(self._records)
-            created = []
-            for spec, instance in zip(specs, instances, strict=True):
-                stored = replace(spec, create_time=now, update_time=now)
-                records[stored.name] = encode_record(stored)
-                agent = RegisteredAgent(
-                    stored, etag_of(records[stored.name]), AgentState.AVAILABLE, "", instance
-                )
-                agents[stored.name] = agent
-                created.append(agent)
-            await self._commit(agents, records)
-        for agent in created:
-            log.info("registered agent %s (%s)", agent.name, agent.spec.runtime_label)
-        return created
+        now = self._clock()
+        built = []
+        for spec, instance in zip(specs, instances, strict=True):
+            stored = replace(spec, create_time=now, update_time=now)
+            built.append(
+                RegisteredAgent(stored, etag_of(encode_record(stored)), AgentState.AVAILABLE, "", instance)
+            )
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                created = await self._commit([(agent, None) for agent in built], [], request)
+            except StoreConflictError as exc:  # a name was taken meanwhile, or its write failed
+                await self._catch_up(exc.revision)
+                self._refuse_existing(specs)
+                continue
+            except DuplicateRequestError as exc:
+                return await self._repeated(exc)
+            for agent in created:
+                log.info("registered agent %s (%s)", agent.name, agent.spec.runtime_label)
+            return created
+        raise _too_contended(specs[0].name)
 
     def _checked_new(self, specs: list[AgentSpec], prefix: str) -> list[AgentSpec]:
         if not specs:
@@ -189,54 +193,106 @@ class AgentRegistry:
                     "or DeleteAgent first"
                 )
 
-    async def update(self, name: str, changes: Mapping[str, Any], etag: str = "") -> RegisteredAgent:
+    async def update(
+        self, name: str, changes: Mapping[str, Any], etag: str = "", request: RequestKey | None = None
+    ) -> RegisteredAgent:
         """Replaces the fields in `changes` (keys of UPDATABLE_FIELDS); a new factory is built first."""
-        unknown = sorted(set(changes) - UPDATABLE_FIELDS)
-        if not changes or unknown:
-            raise ValidationError.single(
-                "update_mask",
-                f"unknown paths {unknown}" if unknown else "is required: name the fields to replace",
+        check_update_paths(changes)
+
+        async def updated(current: RegisteredAgent) -> RegisteredAgent:
+            spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
+            if _runtime(spec) == _runtime(current.spec):
+                return replace(current, spec=spec)
+            instance = await _build(spec)
+            return replace(
+                current, spec=spec, instance=instance, state=AgentState.AVAILABLE, state_message=""
             )
-        async with self._lock:
-            current = self._checked_current(name, etag)
-            spec = normalise_spec(_apply_changes(current.spec, changes), prefix="agent")
-            agent = current
-            if (spec.factory, spec.a2a) != (current.spec.factory, current.spec.a2a):
-                agent = replace(agent, instance=await _build(spec), state=AgentState.AVAILABLE)
-                agent = replace(agent, state_message="")
-            return await self._store_changed(replace(agent, spec=spec))
 
-    async def set_enabled(self, name: str, enabled: bool, etag: str = "") -> RegisteredAgent:
+        return await self._change(name, etag, request, updated)
+
+    async def set_enabled(
+        self, name: str, enabled: bool, etag: str = "", request: RequestKey | None = None
+    ) -> RegisteredAgent:
         """Enables or disables routing to the agent."""
-        async with self._lock:
-            current = self._checked_current(name, etag)
-            if current.spec.enabled == enabled:
-                return current
-            return await self._store_changed(replace(current, spec=replace(current.spec, enabled=enabled)))
 
-    async def delete(self, name: str, etag: str = "") -> None:
+        async def switched(current: RegisteredAgent) -> RegisteredAgent:
+            return replace(current, spec=replace(current.spec, enabled=enabled))
+
+        return await self._change(name, etag, request, switched)
+
+    async def delete(self, name: str, etag: str = "", request: RequestKey | None = None) -> None:
         """Removes the agent."""
-        async with self._lock:
-            self._checked_current(name, etag)
-            agents, records = dict(self._agents), dict(self._records)
-            del agents[name], records[name]
-            await self._commit(agents, records)
-        log.info("deleted agent %s", name)
-
-    async def reload(self, name: str) -> RegisteredAgent:
-        """Re-imports the factory module and rebuilds the agent; the stored definition does not change."""
-        async with self._lock:
-            current = self.get(name)
+        previous = self._previous(request)
+        if previous is not None:
+            return
+        for _ in range(MAX_ATTEMPTS):
+            current = self._checked_current(name, etag)
             try:
-                instance = await _build(current.spec, reimport=True)
+                await self._commit([], [current], request)
+            except StoreConflictError as exc:
+                await self._catch_up(exc.revision)
+                continue
+            except DuplicateRequestError as exc:
+                await self._repeated(exc)
+                return
+            log.info("deleted agent %s", name)
+            return
+        raise _too_contended(name)
+
+    async def _change(
+        self,
+        name: str,
+        etag: str,
+        request: RequestKey | None,
+        changed: Callable[[RegisteredAgent], Awaitable[RegisteredAgent]],
+    ) -> RegisteredAgent:
+        """Applies `changed` to the current agent and commits it, re-checking whenever the agent moved."""
+        previous = self._previous(request)
+        if previous is not None:
+            return self._results_of(previous)[0]
+        for _ in range(MAX_ATTEMPTS):
+            current = self._checked_current(name, etag)
+            candidate = await changed(current)
+            if candidate.spec == current.spec:
+                return current
+            spec = replace(candidate.spec, update_time=self._clock())
+            agent = replace(candidate, spec=spec, etag=etag_of(encode_record(spec)))
+            try:
+                return (await self._commit([(agent, current.etag)], [], request))[0]
+            except StoreConflictError as exc:
+                await self._catch_up(exc.revision)
+            except DuplicateRequestError as exc:
+                return (await self._repeated(exc))[0]
+        raise _too_contended(name)
+
+    async def reload(self, name: str, request: RequestKey | None = None) -> RegisteredAgent:
+        """Re-imports the factory module and rebuilds the agent; the stored definition does not change."""
+        if request is not None and request.request_id in self._reloads:
+            fingerprint, first = self._reloads[request.request_id]
+            if fingerprint != request.fingerprint:
+                raise _reused()
+            return first
+        for _ in range(MAX_ATTEMPTS):
+            started = self.get(name)
+            try:
+                instance = await _build(started.spec, reimport=True)
             except FactoryError as exc:
-                if current.state is AgentState.UNAVAILABLE:
+                current = self._agents.get(name)
+                if current is not None and current.state is AgentState.UNAVAILABLE:
                     self._replace_runtime(replace(current, state_message=exc.cause))
                 raise
+            current = self.get(name)
+            if _runtime(current.spec) != _runtime(started.spec):
+                continue
             reloaded = replace(current, instance=instance, state=AgentState.AVAILABLE, state_message="")
             self._replace_runtime(reloaded)
-        log.info("reloaded agent %s", name)
-        return reloaded
+            log.info("reloaded agent %s", name)
+            if request is not None and request.request_id:
+                self._reloads[request.request_id] = (request.fingerprint, reloaded)
+                while len(self._reloads) > REMEMBERED_RELOADS:
+                    self._reloads.popitem(last=False)
+            return reloaded
+        raise _too_contended(name)
 
     def set_health(self, name: str, available: bool, reason: str) -> None:
         """Marks the agent AVAILABLE or UNAVAILABLE with the reason; runtime state only, never stored."""
@@ -256,43 +312,135 @@ class AgentRegistry:
             )
         return current
 
-    async def _store_changed(self, agent: RegisteredAgent) -> RegisteredAgent:
-        spec = replace(agent.spec, update_time=self._clock())
-        record = encode_record(spec)
-        changed = replace(agent, spec=spec, etag=etag_of(record))
-        agents, records = dict(self._agents), dict(self._records)
-        agents[spec.name], records[spec.name] = changed, record
-        await self._commit(agents, records)
-        return changed
+    def _previous(self, request: RequestKey | None) -> tuple[ChangeRecord, ...] | None:
+        """What an earlier commit of this request id wrote; raises if the id came with another request."""
+        records = self._feed.previous_request(request)
+        if (
+            records is not None
+            and request is not None
+            and records[0].request_fingerprint != request.fingerprint
+        ):
+            raise _reused()
+        return records
 
-    async def _commit(self, agents: dict[str, RegisteredAgent], records: dict[str, str]) -> None:
-        """Writes the new state durably, then makes it visible; on a write error nothing changes."""
-        await asyncio.to_thread(self._store.save, render_file(records))
-        self._install(agents, records)
+    async def _repeated(self, duplicate: DuplicateRequestError) -> list[RegisteredAgent]:
+        """The first result of a request the store had already committed."""
+        await self._wait_installed(duplicate.records[-1].revision)
+        return self._results_of(duplicate.records)
 
-    def _install(self, agents: dict[str, RegisteredAgent], records: dict[str, str]) -> None:
-        previous = self._agents
-        if agents.keys() != previous.keys():
-            self._sorted_names = sorted(agents)
-        self._agents, self._records = agents, records
-        changed = [
-            name for name in agents.keys() | previous.keys() if agents.get(name) is not previous.get(name)
-        ]
-        for name in changed:
-            for listener in self._listeners:
-                listener(name, agents.get(name))
+    def _results_of(self, records: tuple[ChangeRecord, ...]) -> list[RegisteredAgent]:
+        results = []
+        for record in records:
+            if record.agent is None:
+                continue
+            current = self._agents.get(record.name)
+            if current is not None and current.etag == record.agent.etag:
+                results.append(current)
+            else:
+                stored = record.agent
+                results.append(
+                    RegisteredAgent(stored.spec, stored.etag, AgentState.AVAILABLE, revision=stored.revision)
+                )
+        return results
+
+    async def _commit(
+        self,
+        puts: list[tuple[RegisteredAgent, str | None]],
+        deletes: list[RegisteredAgent],
+        request: RequestKey | None,
+    ) -> list[RegisteredAgent]:
+        """Commits durably, then installs; a cancelled caller never stops the install of a durable change."""
+        mutations: list[Mutation] = [PutAgent(agent.spec, agent.etag, expected) for agent, expected in puts]
+        mutations += [DeleteAgent(agent.name, agent.etag) for agent in deletes]
+        change = Change(
+            tuple(mutations),
+            request.request_id if request else "",
+            request.fingerprint if request else "",
+        )
+        return await asyncio.shield(self._commit_and_install(change, [agent for agent, _ in puts]))
+
+    async def _commit_and_install(
+        self, change: Change, built: list[RegisteredAgent]
+    ) -> list[RegisteredAgent]:
+        last = await self._store.commit(change)
+        first = last - len(change.mutations) + 1
+        records = change_records(change, last)
+        installed = [replace(agent, revision=first + i) for i, agent in enumerate(built)]
+        by_name: dict[str, RegisteredAgent | None] = {agent.name: agent for agent in installed}
+        by_name.update({record.name: None for record in records if record.kind is ChangeKind.DELETE})
+        self._feed.offer(records, lambda: self._install(by_name))
+        await self._wait_installed(last)
+        return installed
+
+    async def _catch_up(self, revision: int) -> None:
+        """Waits a little for changes up to `revision` to be installed, so a re-check sees them.
+
+        The revision a conflict reports may belong to a change whose write then failed: the wait is bounded,
+        and the re-check runs either way.
+        """
+        try:
+            async with asyncio.timeout(CATCH_UP_AFTER_S):
+                await self._feed.installed(revision)
+        except TimeoutError:
+            await self._apply_external(await self._store.changes_since(self._feed.revision))
+
+    async def _wait_installed(self, revision: int) -> None:
+        """Waits for the install; if another instance's change is missing, asks the store for it."""
+        while True:
+            try:
+                async with asyncio.timeout(CATCH_UP_AFTER_S):
+                    await self._feed.installed(revision)
+                return
+            except TimeoutError:
+                await self._apply_external(await self._store.changes_since(self._feed.revision))
+
+    async def _apply_external(self, records: Sequence[ChangeRecord]) -> None:
+        """Builds and installs changes committed by another instance sharing the store."""
+        async with self._external:
+            fresh = [record for record in records if record.revision > self._feed.revision]
+            for record in fresh:
+                agent: RegisteredAgent | None = None
+                if record.agent is not None:
+                    current = self._agents.get(record.name)
+                    if current is not None and _runtime(current.spec) == _runtime(record.agent.spec):
+                        agent = replace(
+                            current, spec=record.agent.spec, etag=record.agent.etag, revision=record.revision
+                        )
+                    else:
+                        agent = await self._built(record.agent)
+                self._feed.offer([record], functools.partial(self._install, {record.name: agent}))
+
+    def _install(self, agents: Mapping[str, RegisteredAgent | None]) -> None:
+        for name, agent in agents.items():
+            existed = name in self._agents
+            if agent is None:
+                if existed:
+                    del self._agents[name]
+                    del self._sorted_names[bisect.bisect_left(self._sorted_names, name)]
+            else:
+                self._agents[name] = agent
+                if not existed:
+                    bisect.insort(self._sorted_names, name)
+            self._notify(name)
+
+    def _notify(self, name: str) -> None:
+        agent = self._agents.get(name)
+        for listener in self._listeners:
+            listener(name, agent)
 
     def _replace_runtime(self, agent: RegisteredAgent) -> None:
         """Swaps in runtime state (instance, state) that is not persisted."""
-        self._install({**self._agents, agent.name: agent}, self._records)
+        self._agents[agent.name] = agent
+        self._notify(agent.name)
 
-    async def _built(self, spec: AgentSpec, etag: str) -> RegisteredAgent:
+    async def _built(self, stored: StoredAgent) -> RegisteredAgent:
+        spec, etag, revision = stored.spec, stored.etag, stored.revision
         try:
             instance = await _build(spec)
         except FactoryError as exc:
             log.error("agent %s is unavailable: %s", spec.name, exc)
-            return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause)
-        return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance)
+            return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
+        return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
 
 
 async def _build(spec: AgentSpec, *, reimport: bool = False) -> object:
@@ -308,10 +456,16 @@ async def _build(spec: AgentSpec, *, reimport: bool = False) -> object:
     return await build_agent(spec.factory, reimport=reimport)
 
 
-def _apply_changes(spec: AgentSpec, changes: Mapping[str, Any]) -> AgentSpec:
-    capability_changes = {
-        path.split(".", 1)[1]: value for path, value in changes.items() if path.startswith("capabilities.")
-    }
-    top_level = {path: value for path, value in changes.items() if "." not in path}
-    capabilities: Capabilities = replace(spec.capabilities, **capability_changes)
-    return replace(spec, capabilities=capabilities, **top_level)
+def _runtime(spec: AgentSpec) -> tuple[object, object]:
+    """What building the agent depends on: a change of it means a rebuild."""
+    return spec.factory, spec.a2a
+
+
+def _reused() -> ValidationError:
+    return ValidationError.single(
+        "request_id", "was already used for a different request; send a new request id"
+    )
+
+
+def _too_contended(name: str) -> EtagMismatchError:
+    return EtagMismatchError(f"agent {name!r} kept changing while this change was attempted; retry")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,26 +75,85 @@ def build_document(specs: Iterable[AgentSpec]) -> dict[str, Any]:
     }
 
 
-def parse_document(document: object) -> list[AgentSpec]:
-    """Reads the agents of a decoded document; raises DocumentError when anything is malformed."""
+@dataclass(frozen=True)
+class RecordProblem:
+    """A record of a document that cannot be loaded, with the reason."""
+
+    name: str
+    reason: str
+    record: object
+
+
+@dataclass(frozen=True)
+class ParsedRecords:
+    """A document read record by record: the valid agents with their revisions, and the rejected ones."""
+
+    agents: list[tuple[AgentSpec, int]]
+    problems: list[RecordProblem]
+    revision: int
+
+
+def parse_records(document: object) -> ParsedRecords:
+    """Reads a document record by record; only a document that is not a registry raises DocumentError."""
+    agents = _agents_mapping(document)
+    revision = document.get("revision", 0) if isinstance(document, dict) else 0
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+        raise DocumentError("'revision' is not a non-negative integer")
+    parsed: list[tuple[AgentSpec, int]] = []
+    problems: list[RecordProblem] = []
+    for name, record in agents.items():
+        try:
+            parsed.append(parse_record(str(name), record))
+        except DocumentError as exc:
+            problems.append(RecordProblem(str(name), str(exc), record))
+    return ParsedRecords(parsed, problems, revision)
+
+
+def parse_record(name: str, record: object) -> tuple[AgentSpec, int]:
+    """One stored agent and the revision of its last change (0 when the record does not say)."""
+    if not isinstance(record, dict):
+        raise DocumentError(f"agent {name!r} is not a mapping")
+    revision = record.get("revision", 0)
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
+        raise DocumentError(f"agent {name!r}: revision must be a non-negative integer")
+    try:
+        return normalise_spec(_spec_from_record(name, record), prefix=f"agents.{name}"), revision
+    except ValidationError as exc:
+        raise DocumentError(str(exc)) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise DocumentError(f"agent {name!r} is malformed: {exc}") from exc
+
+
+def render_snapshot(agents: Iterable[tuple[AgentSpec, int]], revision: int) -> bytes:
+    """The registry file at `revision`: the original shape, each record with the revision of its change."""
+    lines = []
+    for spec, agent_revision in sorted(agents, key=lambda pair: pair[0].name):
+        record = json.dumps(
+            {**spec_to_record(spec), "revision": agent_revision},
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        lines.append(f"  {json.dumps(spec.name)}: {record}")
+    body = "{\n" + ",\n".join(lines) + "\n }" if lines else "{}"
+    header = f'{{"version": {json.dumps(FORMAT_VERSION)}, "revision": {revision},\n'
+    return f'{header} "agents": {body}\n}}\n'.encode()
+
+
+def _agents_mapping(document: object) -> dict[Any, Any]:
     if not isinstance(document, dict):
         raise DocumentError("the document is not a mapping")
     agents = document.get("agents")
     if agents is None:
-        agents = {}
+        return {}
     if not isinstance(agents, dict):
         raise DocumentError("'agents' is not a mapping of name to agent")
-    specs = []
-    for name, record in agents.items():
-        if not isinstance(record, dict):
-            raise DocumentError(f"agent {name!r} is not a mapping")
-        try:
-            specs.append(normalise_spec(_spec_from_record(str(name), record), prefix=f"agents.{name}"))
-        except ValidationError as exc:
-            raise DocumentError(str(exc)) from exc
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise DocumentError(f"agent {name!r} is malformed: {exc}") from exc
-    return specs
+    return agents
+
+
+def parse_document(document: object) -> list[AgentSpec]:
+    """Reads the agents of a decoded document; raises DocumentError when anything is malformed."""
+    return [parse_record(str(name), record)[0] for name, record in _agents_mapping(document).items()]
 
 
 def _spec_from_record(name: str, record: dict[str, Any]) -> AgentSpec:

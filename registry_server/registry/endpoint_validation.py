@@ -12,8 +12,8 @@ MAX_URL_CHARS = 2048
 MAX_HEADERS = 16
 MAX_HEADER_VALUE_CHARS = 4096
 # RFC 9110 token characters; a header value may hold visible characters, spaces and tabs only.
-HEADER_NAME_PATTERN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-HEADER_VALUE_PATTERN = re.compile(r"^[\t\x20-\x7e\x80-\U0010ffff]*$")
+HEADER_NAME_PATTERN = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
+HEADER_VALUE_PATTERN = re.compile(r"[\t\x20-\x7e\x80-\U0010ffff]*")
 # Headers the HTTP client sets itself; letting a registration override them would break the requests.
 RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection"})
 
@@ -52,11 +52,11 @@ def _header_violations(headers: dict[str, str], field: str) -> list[FieldViolati
         )
     for name, value in headers.items():
         shown = repr(name[:64])
-        if not HEADER_NAME_PATTERN.match(name):
+        if not HEADER_NAME_PATTERN.fullmatch(name):
             violations.append(FieldViolation(field, f"{shown} is not an HTTP header name"))
         elif name.lower() in RESERVED_HEADERS:
             violations.append(FieldViolation(f"{field}[{name}]", "is set by the registry's HTTP client"))
-        if len(value) > MAX_HEADER_VALUE_CHARS or not HEADER_VALUE_PATTERN.match(value):
+        if len(value) > MAX_HEADER_VALUE_CHARS or not HEADER_VALUE_PATTERN.fullmatch(value):
             violations.append(
                 FieldViolation(
                     f"{field}[{name[:64]}]",

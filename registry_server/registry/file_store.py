@@ -1,4 +1,4 @@
-"""Durable storage of the registry document: atomic replace with a backup, and recovery on load."""
+"""The registry snapshot file: atomic replace keeping the previous snapshot as backup, per-record loading."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ import yaml
 
 from registry_server.domain.agent import AgentSpec
 from registry_server.domain.errors import StorageUnavailableError
-from registry_server.registry.document import DocumentError, parse_document
+from registry_server.registry.document import (
+    DocumentError,
+    encode_record,
+    etag_of,
+    parse_document,
+    parse_records,
+)
+from registry_server.registry.store import RejectedRecord, StoredAgent
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +40,19 @@ class LoadSource(enum.Enum):
 
 
 @dataclass
-class LoadResult:
-    """The agents read at start-up, where they came from, and which corrupt files were set aside."""
+class SnapshotLoad:
+    """The snapshot read at start-up: its agents and revision, where it came from, what was set aside."""
 
-    specs: list[AgentSpec]
+    agents: list[StoredAgent]
+    revision: int
     source: LoadSource
     set_aside: list[Path] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+
+    @property
+    def specs(self) -> list[AgentSpec]:
+        """The loaded agents' definitions."""
+        return [agent.spec for agent in self.agents]
 
 
 class FileStore:
@@ -55,11 +69,11 @@ class FileStore:
         temp = directory / f".{REGISTRY_FILE_NAME}.tmp-{os.getpid()}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            _write_synced(temp, content)
+            write_synced(temp, content)
             if self.path.exists():
                 self._keep_as_backup()
             os.replace(temp, self.path)
-            _sync_directory(directory)
+            sync_directory(directory)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temp.unlink(missing_ok=True)
@@ -80,23 +94,43 @@ class FileStore:
                 os.fsync(handle.fileno())
         os.replace(staged, self.backup_path)
 
-    def load(self) -> LoadResult:
-        """Reads the primary file, else the backup, else the defaults; corrupt files are set aside."""
+    def load(self) -> SnapshotLoad:
+        """Reads the primary file, else the backup, else the defaults; unreadable files are set aside.
+
+        A readable file is loaded record by record: a bad record is rejected with its reason, never the file.
+        """
         set_aside: list[Path] = []
         for path, source in ((self.path, LoadSource.PRIMARY), (self.backup_path, LoadSource.BACKUP)):
             if not path.exists():
                 continue
             try:
-                specs = parse_document(json.loads(path.read_bytes()))
+                parsed = parse_records(json.loads(path.read_bytes()))
             except (ValueError, DocumentError) as exc:
                 kept = _set_aside(path)
                 set_aside.append(kept)
                 log.error("%s is corrupt (%s); kept it as %s", path.name, _short(exc), kept.name)
                 continue
             if source is not LoadSource.PRIMARY:
-                log.warning("recovered the registry from %s (%d agents)", path.name, len(specs))
-            return LoadResult(specs, source, set_aside)
-        return LoadResult(self._load_defaults(), self._defaults_source(), set_aside)
+                log.warning("recovered the registry from %s (%d agents)", path.name, len(parsed.agents))
+            agents = [StoredAgent(spec, etag_of(encode_record(spec)), rev) for spec, rev in parsed.agents]
+            rejected = [
+                RejectedRecord(problem.name, problem.reason, problem.record, path.name)
+                for problem in parsed.problems
+            ]
+            return SnapshotLoad(agents, parsed.revision, source, set_aside, rejected)
+        defaults = [StoredAgent(spec, etag_of(encode_record(spec)), 0) for spec in self._load_defaults()]
+        return SnapshotLoad(defaults, 0, self._defaults_source(), set_aside)
+
+    def write_rejected(self, rejected: list[RejectedRecord]) -> Path:
+        """Keeps rejected records, with their reasons, in `registry_config.rejected-<UTC time>.json`."""
+        target = self.path.with_name(f"registry_config.rejected-{_stamp()}.json")
+        document = [
+            {"name": item.name, "reason": item.reason, "found_in": item.origin, "record": item.record}
+            for item in rejected
+        ]
+        write_synced(target, json.dumps(document, indent=2, ensure_ascii=False, default=str).encode())
+        sync_directory(target.parent)
+        return target
 
     def _defaults_source(self) -> LoadSource:
         return LoadSource.DEFAULTS if self.defaults_file and self.defaults_file.exists() else LoadSource.EMPTY
@@ -121,7 +155,7 @@ class DefaultsFileError(Exception):
     """The defaults file cannot be read; the operator must fix it before the service can start."""
 
 
-def _write_synced(path: Path, content: bytes) -> None:
+def write_synced(path: Path, content: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         view = memoryview(content)
@@ -132,7 +166,7 @@ def _write_synced(path: Path, content: bytes) -> None:
         os.close(descriptor)
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -142,11 +176,14 @@ def _sync_directory(directory: Path) -> None:
 
 def _set_aside(path: Path) -> Path:
     """Renames a corrupt file to `<name>.corrupt-<UTC time>` so nothing ever overwrites it."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    target = path.with_name(f"{path.name}.corrupt-{_stamp()}")
     os.replace(path, target)
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
     return target
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def _short(exc: BaseException) -> str:

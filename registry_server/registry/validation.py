@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import replace
+from typing import Any
 
 from registry_server.domain.agent import AgentSpec, Capabilities, FactoryRef
 from registry_server.domain.errors import FieldViolation, ValidationError
+from registry_server.domain.identifiers import has_control_character, matches_whole
 from registry_server.registry.endpoint_validation import endpoint_violations
 
+# Always matched whole (matches_whole): with re.match, `$` would also accept a trailing newline.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 MODULE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 IDENTIFIER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -26,11 +30,18 @@ TERM_LISTS = ("domains", "operations", "entities", "keywords")
 CAPABILITY_LISTS = (*TERM_LISTS, "examples")
 MAX_EXAMPLES = 50
 MAX_EXAMPLE_CHARS = 512
+CONTROL_CHARACTER_PROBLEM = "must not contain control characters (line breaks, tabs, escapes, NUL, DEL, C1)"
+NON_FINITE_PROBLEM = "numbers must be finite: NaN and Infinity have no JSON form"
+
+
+def is_agent_name(name: str) -> bool:
+    """Whether `name` is a valid agent name, all of it."""
+    return matches_whole(NAME_PATTERN, name)
 
 
 def validate_name(name: str, field: str = "name") -> None:
     """Raises ValidationError unless `name` is a valid agent name."""
-    if not NAME_PATTERN.match(name):
+    if not is_agent_name(name):
         raise ValidationError.single(field, _name_problem(name))
 
 
@@ -44,7 +55,7 @@ def _name_problem(name: str) -> str:
 def normalise_spec(spec: AgentSpec, prefix: str = "agent") -> AgentSpec:
     """Returns the spec with terms and tags stripped and de-duplicated; raises ValidationError if invalid."""
     violations: list[FieldViolation] = []
-    if not NAME_PATTERN.match(spec.name):
+    if not is_agent_name(spec.name):
         violations.append(FieldViolation(f"{prefix}.name", _name_problem(spec.name)))
     if len(spec.description) > MAX_DESCRIPTION_CHARS:
         violations.append(
@@ -83,7 +94,7 @@ def _factory_violations(factory: FactoryRef, prefix: str) -> list[FieldViolation
     violations = []
     if not factory.module:
         violations.append(FieldViolation(f"{prefix}.factory.module", "is required, e.g. 'my_package.agents'"))
-    elif len(factory.module) > MAX_MODULE_CHARS or not MODULE_PATTERN.match(factory.module):
+    elif len(factory.module) > MAX_MODULE_CHARS or not matches_whole(MODULE_PATTERN, factory.module):
         violations.append(
             FieldViolation(
                 f"{prefix}.factory.module", f"{factory.module!r} is not a dotted Python module path"
@@ -91,15 +102,17 @@ def _factory_violations(factory: FactoryRef, prefix: str) -> list[FieldViolation
         )
     if not factory.function:
         violations.append(FieldViolation(f"{prefix}.factory.function", "is required, e.g. 'create_agent'"))
-    elif not IDENTIFIER_PATTERN.match(factory.function):
+    elif not matches_whole(IDENTIFIER_PATTERN, factory.function):
         violations.append(
             FieldViolation(f"{prefix}.factory.function", f"{factory.function!r} is not a Python identifier")
         )
-    bad_keys = [key for key in factory.kwargs if not IDENTIFIER_PATTERN.match(key)]
+    bad_keys = [key for key in factory.kwargs if not matches_whole(IDENTIFIER_PATTERN, key)]
     if bad_keys:
         violations.append(
             FieldViolation(f"{prefix}.factory.kwargs", f"keys {bad_keys!r} are not Python identifiers")
         )
+    if not _all_finite(factory.kwargs):
+        violations.append(FieldViolation(f"{prefix}.factory.kwargs", NON_FINITE_PROBLEM))
     size = len(json.dumps(factory.kwargs, default=str))
     if size > MAX_KWARGS_BYTES:
         violations.append(
@@ -108,6 +121,17 @@ def _factory_violations(factory: FactoryRef, prefix: str) -> list[FieldViolation
             )
         )
     return violations
+
+
+def _all_finite(value: Any) -> bool:
+    """Whether every number in a JSON-like value is finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_all_finite(item) for item in value)
+    return True
 
 
 def _normalise_terms(
@@ -119,7 +143,9 @@ def _normalise_terms(
     cleaned: dict[str, None] = {}
     for index, term in enumerate(terms):
         stripped = " ".join(term.split())
-        if not stripped or len(stripped) > max_chars:
+        if has_control_character(term):
+            violations.append(FieldViolation(f"{field}[{index}]", CONTROL_CHARACTER_PROBLEM))
+        elif not stripped or len(stripped) > max_chars:
             violations.append(
                 FieldViolation(f"{field}[{index}]", f"must be 1-{max_chars} characters, got {len(stripped)}")
             )
@@ -153,7 +179,7 @@ def _normalise_tags(tags: tuple[str, ...], field: str) -> tuple[tuple[str, ...],
     if len(tags) > MAX_TAGS:
         violations.append(FieldViolation(field, f"has {len(tags)} tags; at most {MAX_TAGS} are allowed"))
     for index, tag in enumerate(tags):
-        if not TAG_PATTERN.match(tag):
+        if not matches_whole(TAG_PATTERN, tag):
             violations.append(
                 FieldViolation(f"{field}[{index}]", f"{tag!r} must be 1-64 characters of [A-Za-z0-9_.:-]")
             )

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from registry_server.domain.errors import FieldViolation, ValidationError
+from registry_server.domain.identifiers import matches_whole
 from registry_server.domain.session import NewInvocation
-from registry_server.registry.validation import NAME_PATTERN
+from registry_server.registry.validation import is_agent_name
 
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_USER_ID_CHARS = 128
@@ -20,7 +21,7 @@ DEFAULT_MAX_CONTENT_BYTES = 256 * 1024
 
 def validate_session_id(session_id: str, field: str = "session_id") -> None:
     """Raises ValidationError unless `session_id` has the shape of an id this service makes."""
-    if not SESSION_ID_PATTERN.match(session_id):
+    if not matches_whole(SESSION_ID_PATTERN, session_id):
         raise ValidationError.single(field, "must be a session id returned by CreateSession")
 
 
@@ -79,7 +80,7 @@ def agent_name_problem(agent_name: str, *, required: bool) -> str | None:
     """Why an agent reference is invalid, or None."""
     if not agent_name:
         return "is required" if required else None
-    return None if NAME_PATTERN.match(agent_name) else f"{agent_name!r} is not an agent name"
+    return None if is_agent_name(agent_name) else f"{agent_name!r} is not an agent name"
 
 
 def validate_history_entry(content: str, agent_name: str, max_bytes: int) -> None:

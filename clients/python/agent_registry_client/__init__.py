@@ -1,5 +1,6 @@
 """Typed async client of the Agent Registry service, as used by the Jarvis orchestrator."""
 
+from agent_registry_client.agent_cache import AgentCache
 from agent_registry_client.channel import TlsOptions
 from agent_registry_client.errors import (
     AgentRegistryError,
@@ -11,10 +12,20 @@ from agent_registry_client.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    RevisionCompacted,
     Unauthenticated,
     Unavailable,
 )
-from agent_registry_client.models import A2AEndpoint, Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.models import (
+    A2AEndpoint,
+    Agent,
+    AgentChange,
+    AgentPage,
+    AgentState,
+    Capabilities,
+    ChangeType,
+    Factory,
+)
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
 from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
@@ -33,6 +44,8 @@ from agent_registry_client.sessions import SessionClient
 __all__ = [
     "A2AEndpoint",
     "Agent",
+    "AgentCache",
+    "AgentChange",
     "AgentPage",
     "AgentRegistryError",
     "AgentResult",
@@ -41,6 +54,7 @@ __all__ = [
     "AlreadyExists",
     "Candidate",
     "Capabilities",
+    "ChangeType",
     "Completed",
     "Conflict",
     "DeadlineExceeded",
@@ -53,6 +67,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RegistryClient",
+    "RevisionCompacted",
     "Role",
     "RouterClient",
     "RoutingDecision",

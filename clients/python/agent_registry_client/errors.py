@@ -66,6 +66,10 @@ class Unauthenticated(AgentRegistryError):
     """The caller sent no valid credentials."""
 
 
+class RevisionCompacted(AgentRegistryError):
+    """OUT_OF_RANGE on WatchAgents: the changes after that revision are gone; list again, then watch."""
+
+
 _BY_CODE: dict[grpc.StatusCode, type[AgentRegistryError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
@@ -75,6 +79,7 @@ _BY_CODE: dict[grpc.StatusCode, type[AgentRegistryError]] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
+    grpc.StatusCode.OUT_OF_RANGE: RevisionCompacted,
 }
 
 

@@ -130,6 +130,7 @@ class Agent:
     etag: str = ""
     create_time: datetime | None = None
     update_time: datetime | None = None
+    revision: int = 0
     a2a: A2AEndpoint | None = None
 
     def to_proto(self) -> agent_pb2.Agent:
@@ -177,6 +178,7 @@ class Agent:
             update_time=message.update_time.ToDatetime(tzinfo=UTC)
             if message.HasField("update_time")
             else None,
+            revision=message.revision,
         )
 
 
@@ -187,3 +189,21 @@ class AgentPage:
     agents: list[Agent]
     next_page_token: str
     total_size: int
+    revision: int = 0
+
+
+class ChangeType(enum.Enum):
+    """What a registry change did to its agent."""
+
+    PUT = "PUT"
+    DELETE = "DELETE"
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    """One change of the registry from WatchAgents: the agent as stored (PUT) or its name (DELETE)."""
+
+    revision: int
+    type: ChangeType
+    name: str
+    agent: Agent | None = None

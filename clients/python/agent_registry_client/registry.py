@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Literal
 
 from google.protobuf import field_mask_pb2
+from grpc import aio
 
 from agent_registry_client.base import ServiceClient
-from agent_registry_client.models import A2AEndpoint, Agent, AgentPage, AgentState, Capabilities, Factory
+from agent_registry_client.errors import error_from_rpc
+from agent_registry_client.models import (
+    A2AEndpoint,
+    Agent,
+    AgentChange,
+    AgentPage,
+    AgentState,
+    Capabilities,
+    ChangeType,
+    Factory,
+)
 from agent_registry_client.routing_models import Candidate
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
 
 
 class RegistryClient(ServiceClient):
-    """Manages the agents of an Agent Registry server. Use as `async with RegistryClient(target) as c:`."""
+    """Manages the agents of an Agent Registry server. Use as `async with RegistryClient(target) as c:`.
+
+    Every mutation carries a request id (a new UUID unless `request_id` is given), so the channel's
+    automatic retries on UNAVAILABLE never apply a change twice.
+    """
 
     stub_type = registry_service_pb2_grpc.RegistryServiceStub
     stub: registry_service_pb2_grpc.RegistryServiceStub
@@ -41,6 +57,7 @@ class RegistryClient(ServiceClient):
             agents=[Agent.from_proto(agent) for agent in response.agents],
             next_page_token=response.next_page_token,
             total_size=response.total_size,
+            revision=response.revision,
         )
 
     async def iter_agents(self, *, page_size: int = 0, **filters: Any) -> AsyncIterator[Agent]:
@@ -59,14 +76,17 @@ class RegistryClient(ServiceClient):
         response = await self._call(self.stub.GetAgent, pb.GetAgentRequest(name=name))
         return Agent.from_proto(response.agent)
 
-    async def register_agent(self, agent: Agent) -> Agent:
+    async def register_agent(self, agent: Agent, *, request_id: str = "") -> Agent:
         """Registers `agent`; raises AlreadyExists, InvalidArgument or FailedPrecondition (factory failed)."""
-        response = await self._call(self.stub.RegisterAgent, pb.RegisterAgentRequest(agent=agent.to_proto()))
+        request = pb.RegisterAgentRequest(agent=agent.to_proto(), request_id=_request_id(request_id))
+        response = await self._call(self.stub.RegisterAgent, request)
         return Agent.from_proto(response.agent)
 
-    async def batch_register_agents(self, agents: Sequence[Agent]) -> list[Agent]:
+    async def batch_register_agents(self, agents: Sequence[Agent], *, request_id: str = "") -> list[Agent]:
         """Registers every agent or none."""
-        request = pb.BatchRegisterAgentsRequest(agents=[agent.to_proto() for agent in agents])
+        request = pb.BatchRegisterAgentsRequest(
+            agents=[agent.to_proto() for agent in agents], request_id=_request_id(request_id)
+        )
         response = await self._call(self.stub.BatchRegisterAgents, request)
         return [Agent.from_proto(agent) for agent in response.agents]
 
@@ -82,6 +102,7 @@ class RegistryClient(ServiceClient):
         enabled: bool | None = None,
         capabilities: Capabilities | None = None,
         priority: int | None = None,
+        request_id: str = "",
     ) -> Agent:
         """Replaces the fields given (not None); with `etag`, only if nobody changed the agent meanwhile."""
         message = agent_pb2.Agent(name=name, etag=etag)
@@ -107,7 +128,11 @@ class RegistryClient(ServiceClient):
         if priority is not None:
             message.capabilities.priority = priority
             paths.append("capabilities.priority")
-        request = pb.UpdateAgentRequest(agent=message, update_mask=field_mask_pb2.FieldMask(paths=paths))
+        request = pb.UpdateAgentRequest(
+            agent=message,
+            update_mask=field_mask_pb2.FieldMask(paths=paths),
+            request_id=_request_id(request_id),
+        )
         return Agent.from_proto((await self._call(self.stub.UpdateAgent, request)).agent)
 
     async def import_agent_card(
@@ -117,18 +142,24 @@ class RegistryClient(ServiceClient):
         request = pb.ImportAgentCardRequest(url=url, name=name, headers=headers or {})
         return Agent.from_proto((await self._call(self.stub.ImportAgentCard, request)).agent)
 
-    async def set_agent_enabled(self, name: str, enabled: bool, *, etag: str = "") -> Agent:
+    async def set_agent_enabled(
+        self, name: str, enabled: bool, *, etag: str = "", request_id: str = ""
+    ) -> Agent:
         """Enables or disables routing to the agent."""
-        request = pb.SetAgentEnabledRequest(name=name, enabled=enabled, etag=etag)
+        request = pb.SetAgentEnabledRequest(
+            name=name, enabled=enabled, etag=etag, request_id=_request_id(request_id)
+        )
         return Agent.from_proto((await self._call(self.stub.SetAgentEnabled, request)).agent)
 
-    async def delete_agent(self, name: str, *, etag: str = "") -> None:
+    async def delete_agent(self, name: str, *, etag: str = "", request_id: str = "") -> None:
         """Deletes the agent; raises NotFound, or Conflict when `etag` is stale."""
-        await self._call(self.stub.DeleteAgent, pb.DeleteAgentRequest(name=name, etag=etag))
+        request = pb.DeleteAgentRequest(name=name, etag=etag, request_id=_request_id(request_id))
+        await self._call(self.stub.DeleteAgent, request)
 
-    async def reload_agent(self, name: str) -> Agent:
+    async def reload_agent(self, name: str, *, request_id: str = "") -> Agent:
         """Re-imports the agent's factory module and rebuilds it; raises FailedPrecondition if it fails."""
-        response = await self._call(self.stub.ReloadAgent, pb.ReloadAgentRequest(name=name))
+        request = pb.ReloadAgentRequest(name=name, request_id=_request_id(request_id))
+        response = await self._call(self.stub.ReloadAgent, request)
         return Agent.from_proto(response.agent)
 
     async def export_registry(self, fmt: Literal["json", "yaml"] = "json") -> str:
@@ -142,3 +173,32 @@ class RegistryClient(ServiceClient):
         request = pb.SearchAgentsRequest(query=query, last_agent=last_agent)
         response = await self._call(self.stub.SearchAgents, request)
         return [Candidate.from_proto(candidate) for candidate in response.candidates]
+
+    async def watch(self, since_revision: int | None = None) -> AsyncGenerator[AgentChange, None]:
+        """Every change after `since_revision` (None: from now on), then each new one as it happens.
+
+        The stream has no deadline. It raises RevisionCompacted when the changes after `since_revision`
+        are no longer kept (list again and watch from `AgentPage.revision`), and Unavailable when the
+        connection is lost: watch again from the revision of the last change received, nothing is missed.
+        """
+        request = pb.WatchAgentsRequest()
+        if since_revision is not None:
+            request.since_revision = since_revision
+        call = self.stub.WatchAgents(request, metadata=self._metadata)
+        try:
+            async for response in call:
+                yield _change_from_proto(response.change)
+        except aio.AioRpcError as error:
+            raise error_from_rpc(error) from None
+        finally:
+            call.cancel()
+
+
+def _request_id(given: str) -> str:
+    return given or str(uuid.uuid4())
+
+
+def _change_from_proto(change: pb.AgentChange) -> AgentChange:
+    if change.type == pb.AGENT_CHANGE_TYPE_DELETE:
+        return AgentChange(change.revision, ChangeType.DELETE, change.name)
+    return AgentChange(change.revision, ChangeType.PUT, change.name, Agent.from_proto(change.agent))

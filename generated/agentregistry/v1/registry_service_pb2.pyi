@@ -15,9 +15,18 @@ class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
     EXPORT_FORMAT_JSON: _ClassVar[ExportFormat]
     EXPORT_FORMAT_YAML: _ClassVar[ExportFormat]
+
+class AgentChangeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_CHANGE_TYPE_UNSPECIFIED: _ClassVar[AgentChangeType]
+    AGENT_CHANGE_TYPE_PUT: _ClassVar[AgentChangeType]
+    AGENT_CHANGE_TYPE_DELETE: _ClassVar[AgentChangeType]
 EXPORT_FORMAT_UNSPECIFIED: ExportFormat
 EXPORT_FORMAT_JSON: ExportFormat
 EXPORT_FORMAT_YAML: ExportFormat
+AGENT_CHANGE_TYPE_UNSPECIFIED: AgentChangeType
+AGENT_CHANGE_TYPE_PUT: AgentChangeType
+AGENT_CHANGE_TYPE_DELETE: AgentChangeType
 
 class ListAgentsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "tag", "domain", "enabled", "state")
@@ -36,14 +45,16 @@ class ListAgentsRequest(_message.Message):
     def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., tag: _Optional[str] = ..., domain: _Optional[str] = ..., enabled: _Optional[bool] = ..., state: _Optional[_Union[_agent_pb2.AgentState, str]] = ...) -> None: ...
 
 class ListAgentsResponse(_message.Message):
-    __slots__ = ("agents", "next_page_token", "total_size")
+    __slots__ = ("agents", "next_page_token", "total_size", "revision")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
     next_page_token: str
     total_size: int
-    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+    revision: int
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class GetAgentRequest(_message.Message):
     __slots__ = ("name",)
@@ -58,10 +69,12 @@ class GetAgentResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
 
 class RegisterAgentRequest(_message.Message):
-    __slots__ = ("agent",)
+    __slots__ = ("agent", "request_id")
     AGENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent: _agent_pb2.Agent
-    def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RegisterAgentResponse(_message.Message):
     __slots__ = ("agent",)
@@ -70,10 +83,12 @@ class RegisterAgentResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
 
 class BatchRegisterAgentsRequest(_message.Message):
-    __slots__ = ("agents",)
+    __slots__ = ("agents", "request_id")
     AGENTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[_agent_pb2.Agent]
-    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class BatchRegisterAgentsResponse(_message.Message):
     __slots__ = ("agents",)
@@ -82,12 +97,14 @@ class BatchRegisterAgentsResponse(_message.Message):
     def __init__(self, agents: _Optional[_Iterable[_Union[_agent_pb2.Agent, _Mapping]]] = ...) -> None: ...
 
 class UpdateAgentRequest(_message.Message):
-    __slots__ = ("agent", "update_mask")
+    __slots__ = ("agent", "update_mask", "request_id")
     AGENT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent: _agent_pb2.Agent
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class UpdateAgentResponse(_message.Message):
     __slots__ = ("agent",)
@@ -96,14 +113,16 @@ class UpdateAgentResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
 
 class SetAgentEnabledRequest(_message.Message):
-    __slots__ = ("name", "enabled", "etag")
+    __slots__ = ("name", "enabled", "etag", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     enabled: bool
     etag: str
-    def __init__(self, name: _Optional[str] = ..., enabled: _Optional[bool] = ..., etag: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., enabled: _Optional[bool] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class SetAgentEnabledResponse(_message.Message):
     __slots__ = ("agent",)
@@ -112,22 +131,26 @@ class SetAgentEnabledResponse(_message.Message):
     def __init__(self, agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
 
 class DeleteAgentRequest(_message.Message):
-    __slots__ = ("name", "etag")
+    __slots__ = ("name", "etag", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
     etag: str
-    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class DeleteAgentResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
 class ReloadAgentRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "request_id")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, name: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class ReloadAgentResponse(_message.Message):
     __slots__ = ("agent",)
@@ -164,6 +187,30 @@ class SearchAgentsResponse(_message.Message):
     CANDIDATES_FIELD_NUMBER: _ClassVar[int]
     candidates: _containers.RepeatedCompositeFieldContainer[_routing_pb2.RoutingCandidate]
     def __init__(self, candidates: _Optional[_Iterable[_Union[_routing_pb2.RoutingCandidate, _Mapping]]] = ...) -> None: ...
+
+class WatchAgentsRequest(_message.Message):
+    __slots__ = ("since_revision",)
+    SINCE_REVISION_FIELD_NUMBER: _ClassVar[int]
+    since_revision: int
+    def __init__(self, since_revision: _Optional[int] = ...) -> None: ...
+
+class WatchAgentsResponse(_message.Message):
+    __slots__ = ("change",)
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    change: AgentChange
+    def __init__(self, change: _Optional[_Union[AgentChange, _Mapping]] = ...) -> None: ...
+
+class AgentChange(_message.Message):
+    __slots__ = ("revision", "type", "name", "agent")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    type: AgentChangeType
+    name: str
+    agent: _agent_pb2.Agent
+    def __init__(self, revision: _Optional[int] = ..., type: _Optional[_Union[AgentChangeType, str]] = ..., name: _Optional[str] = ..., agent: _Optional[_Union[_agent_pb2.Agent, _Mapping]] = ...) -> None: ...
 
 class ImportAgentCardRequest(_message.Message):
     __slots__ = ("url", "name", "headers")

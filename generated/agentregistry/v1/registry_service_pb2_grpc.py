@@ -95,6 +95,11 @@ class RegistryServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
                 _registered_method=True)
+        self.WatchAgents = channel.unary_stream(
+                '/agentregistry.v1.RegistryService/WatchAgents',
+                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -205,6 +210,19 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchAgents(self, request, context):
+        """Streams every change of the registry after since_revision, oldest first, then each new change as it
+        is committed: a PUT with the agent as stored, or a DELETE with its name, each with its revision.
+        Revisions only grow and have no gaps, so a client that reconnects with the revision of the last change
+        it received misses nothing and receives nothing twice. To mirror the registry, list it (ListAgents
+        returns the revision of the listing) and watch from that revision.
+        Errors: OUT_OF_RANGE when the changes after since_revision are no longer kept: list the agents again
+        and watch from the revision the listing returns.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -262,6 +280,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ImportAgentCard,
                     request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.SerializeToString,
+            ),
+            'WatchAgents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAgents,
+                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -567,6 +590,33 @@ class RegistryService:
             '/agentregistry.v1.RegistryService/ImportAgentCard',
             agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
             agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAgents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/agentregistry.v1.RegistryService/WatchAgents',
+            agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsRequest.SerializeToString,
+            agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

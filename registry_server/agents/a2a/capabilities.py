@@ -11,7 +11,7 @@ from registry_server.registry.validation import (
     MAX_EXAMPLES,
     MAX_TERM_CHARS,
     MAX_TERMS,
-    NAME_PATTERN,
+    is_agent_name,
 )
 
 _NOT_NAME_CHARACTERS = re.compile(r"[^a-z0-9]+")
@@ -22,7 +22,7 @@ def name_from_card(card: A2ACard) -> str:
     name = _NOT_NAME_CHARACTERS.sub("_", card.name.lower()).strip("_")[:63].rstrip("_")
     if name and not name[0].isalpha():
         name = f"a2a_{name}"[:63].rstrip("_")
-    if not NAME_PATTERN.match(name):
+    if not is_agent_name(name):
         raise ValidationError.single(
             "name", f"the card's name {card.name[:100]!r} is not usable as an agent name; give a name"
         )
