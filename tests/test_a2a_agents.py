@@ -83,6 +83,10 @@ async def test_import_agent_card_derives_capabilities_an_admin_can_edit(client):
         assert named.name == "meteo_agent"
         with pytest.raises(AlreadyExists):
             await client.import_agent_card(url)
+        retried = [
+            await client.import_agent_card(url, name="retry_agent", request_id="import-1") for _ in "ab"
+        ]
+        assert retried[0] == retried[1]  # a retry with the same request id is applied once
         edited = await client.update_agent("weather_agent", capabilities=Capabilities(domains=("meteo",)))
         assert edited.capabilities.domains == ("meteo",)
         assert edited.a2a.card.name == "Weather Agent"

@@ -148,8 +148,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     ) -> pb.ImportAgentCardResponse:
         if request.name:
             validate_name(request.name)
+        key = request_key("ImportAgentCard", request)
         spec = await spec_from_card(request.url, request.name, dict(request.headers))
-        agent = await self._registry.register(spec)
+        agent = await self._registry.register(spec, key)
         return pb.ImportAgentCardResponse(agent=agent_to_proto(agent))
 
     async def _endpoint_with_card(self, name: str, endpoint: A2AEndpoint) -> A2AEndpoint:

@@ -136,10 +136,12 @@ class RegistryClient(ServiceClient):
         return Agent.from_proto((await self._call(self.stub.UpdateAgent, request)).agent)
 
     async def import_agent_card(
-        self, url: str, *, name: str = "", headers: dict[str, str] | None = None
+        self, url: str, *, name: str = "", headers: dict[str, str] | None = None, request_id: str = ""
     ) -> Agent:
         """Registers the A2A agent at `url` from its card alone; raises FailedPrecondition if unreadable."""
-        request = pb.ImportAgentCardRequest(url=url, name=name, headers=headers or {})
+        request = pb.ImportAgentCardRequest(
+            url=url, name=name, headers=headers or {}, request_id=_request_id(request_id)
+        )
         return Agent.from_proto((await self._call(self.stub.ImportAgentCard, request)).agent)
 
     async def set_agent_enabled(
