@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 REASON_PREFIX = "health probes failed"
 # A replaced A2A client may still serve a turn that started before the change: close it only after this.
 CLOSE_REPLACED_AFTER_S = 300.0
+# Backoff doubles the interval at most this many times before max_backoff_s caps it anyway.
+MAX_DOUBLINGS = 20
 
 Probe = Callable[[A2AEndpoint, float], Awaitable[None]]
 TransitionListener = Callable[[str, str, str], None]
@@ -155,7 +157,12 @@ class HealthMonitor:
             now = self._clock()
             due = [name for name, track in self._tracks.items() if track.next_due <= now]
             if due:
-                await asyncio.gather(*(self._probe_one(name) for name in due))
+                outcomes = await asyncio.gather(
+                    *(self._probe_one(name) for name in due), return_exceptions=True
+                )
+                for name, outcome in zip(due, outcomes, strict=True):
+                    if isinstance(outcome, Exception):  # a bug must not end the probes of every agent
+                        log.error("health probe of agent %s failed unexpectedly", name, exc_info=outcome)
             next_due = min((track.next_due for track in self._tracks.values()), default=None)
             wait_s = self.settings.interval_s if next_due is None else max(0.0, next_due - self._clock())
             self._wake.clear()
@@ -184,7 +191,7 @@ class HealthMonitor:
         track.last_error = error
         settings = self.settings
         over = track.failures - settings.failures_to_unavailable
-        delay = settings.interval_s if over < 0 else settings.interval_s * 2 ** (over + 1)
+        delay = settings.interval_s if over < 0 else settings.interval_s * 2 ** min(over + 1, MAX_DOUBLINGS)
         track.next_due = self._clock() + min(delay, max(settings.max_backoff_s, settings.interval_s))
         current = self._current(name)
         if over >= 0 and current is not None and current.state is AgentState.AVAILABLE:
