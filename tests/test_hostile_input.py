@@ -554,6 +554,13 @@ async def test_arbitrary_request_bytes_get_a_documented_code(
     path, streaming = method
     channel = stubs.channel
     call = channel.unary_stream(path)(raw) if streaming else channel.unary_unary(path)(raw)
+    if path.endswith("/WatchAgents"):
+        # A watch streams until its caller leaves: still open after a while is a valid request's outcome.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1):
+                await outcome(call)
+        call.cancel()
+        return
     await outcome(call)
 
 
