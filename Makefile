@@ -7,13 +7,14 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run demo test lint protos docker clean bench soak
+.PHONY: install run demo test lint protos docker clean bench soak postgres run-cluster
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# setuptools notes that every editable install could be shadowed by a same-named folder: noise on each install.
+	PYTHONWARNINGS=ignore $(BIN)/pip install --quiet -e ./clients/python -e '.[dev,otel]'
 	touch $(STAMP)
 
 $(BUF):
@@ -27,6 +28,9 @@ run: $(STAMP) ## start the server on 127.0.0.1:8003 with ./data and the demo age
 demo: $(STAMP) ## the demo agents as A2A services (tickets :5001, finops :5002, oxygen :8002) and the registry on :8003 pointing at them, data in data/demo (ARGS="--tickets-port 6001 --port 9000")
 	$(BIN)/python -m registry_server.demo_agents.launch $(ARGS)
 
+run-cluster: $(STAMP) postgres ## PostgreSQL in ./data/pg and two instances on 127.0.0.1:8003 and :8004 sharing it (Ctrl-C stops all)
+	$(BIN)/python scripts/run_cluster.py $(ARGS)
+
 protos: $(STAMP) ## regenerate generated/ from protos/
 	$(BIN)/python scripts/generate_protos.py
 
@@ -39,8 +43,19 @@ lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint
 typecheck: $(STAMP) ## mypy --strict on the service and the client (configured in pyproject.toml)
 	$(BIN)/python -m mypy
 
-test: lint ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
+test: lint postgres ## lint, then every test (the stale-stubs check is tests/test_generated_stubs.py)
 	$(BIN)/pytest
+
+# The PostgreSQL tests start a real server from its binaries; install them when they are missing and we can.
+PG_FOUND = $(shell command -v initdb || ls /usr/local/bin/initdb /usr/lib/postgresql/*/bin/initdb 2>/dev/null | head -1)
+postgres: ## install the PostgreSQL server binaries (apt, as root) when initdb is not found
+ifeq ($(PG_FOUND),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "PostgreSQL server binaries not found: install the postgresql package (the PostgreSQL tests need them)"; \
+	fi
+endif
 
 docker: ## build the container image
 	docker build -t agent-registry .

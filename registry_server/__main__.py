@@ -1,4 +1,4 @@
-"""Entry point: `python -m registry_server [flags]`; runs until SIGTERM or SIGINT."""
+"""Entry point: `agent-registry [flags]` (or `python -m registry_server`); runs until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ import os
 import signal
 import sys
 
+from registry_server import migrate
 from registry_server.auth.tokens import AuthConfigError
-from registry_server.config import ServerConfig, configure_logging, parse_config
+from registry_server.config import ServerConfig, parse_config
+from registry_server.domain.errors import StorageUnavailableError
+from registry_server.log_output import configure_logging
+from registry_server.postgres.migrations import SchemaTooNewError as PostgresSchemaTooNewError
 from registry_server.registry.file_store import DefaultsFileError
 from registry_server.routing.config import RoutingConfigError
 from registry_server.server import UnsafeListenError, start_server
 from registry_server.sessions.schema import SchemaTooNewError
+from registry_server.tracing import RpcTracer, TracingUnavailableError, configure_tracing
 
 log = logging.getLogger("registry_server")
 
 
-async def serve(config: ServerConfig) -> None:
+async def serve(config: ServerConfig, tracer: RpcTracer | None) -> None:
     """Starts the server and stops it gracefully on the first SIGTERM or SIGINT."""
-    running = await start_server(config)
+    running = await start_server(config, tracer)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -31,17 +36,25 @@ async def serve(config: ServerConfig) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parses the configuration and runs the server."""
+    """Parses the configuration and runs the server (or, with `migrate`, copies a data dir to PostgreSQL)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["migrate"]:
+        migrate.main(arguments[1:])
+        return
     config = parse_config(argv, os.environ)
-    log_output = configure_logging(config.log_level)
+    log_output = configure_logging(config.log_level, config.log_format)
     try:
-        asyncio.run(serve(config))
+        tracer = configure_tracing(config.trace_exporter) if config.trace_exporter else None
+        asyncio.run(serve(config, tracer))
     except (
         DefaultsFileError,
         SchemaTooNewError,
         RoutingConfigError,
         AuthConfigError,
         UnsafeListenError,
+        StorageUnavailableError,
+        PostgresSchemaTooNewError,
+        TracingUnavailableError,
         OSError,
     ) as exc:
         log.error("cannot start: %s", exc)

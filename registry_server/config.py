@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
+import importlib.metadata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registry_server.log_output import BufferedStreamHandler
 from registry_server.routing.config import RoutingConfig, load_routing_config
 
 ENV_PREFIX = "AGENT_REGISTRY_"
 DEFAULTS_FILE_NAME = "default_registry.yaml"
+
+
+def shipped_defaults_file() -> Path:
+    """The default_registry.yaml shipped inside the package."""
+    return Path(str(resources.files("registry_server") / "defaults" / DEFAULTS_FILE_NAME))
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,18 @@ class ServerConfig:
     tls_key_file: Path | None = None
     tls_client_ca_file: Path | None = None
     max_message_bytes: int = 4 * 1024 * 1024
+    database_url: str = field(default="", repr=False)
+    log_format: str = "text"
+    metrics_port: int | None = None
+    max_concurrent_rpcs: int = 1000
+    handshake_timeout_s: float = 10.0
+    max_connection_idle_s: float = 300.0
+    max_connection_age_s: float = 3600.0
+    max_connection_age_grace_s: float = 60.0
+    keepalive_time_s: float = 60.0
+    keepalive_timeout_s: float = 20.0
+    min_client_ping_interval_s: float = 10.0
+    trace_exporter: str | None = None
     probe_interval_s: float = 5.0
     probe_timeout_s: float = 2.0
     probe_failures: int = 3
@@ -51,7 +67,7 @@ class ServerConfig:
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
         routing = load_routing_config(self.routing_config_file, RoutingConfig())
-        overrides = {
+        overrides: dict[str, Any] = {
             "gemini_model": self.gemini_model,
             "gemini_base_url": self.gemini_base_url,
             "stage2_timeout_s": self.stage2_timeout_s,
@@ -65,8 +81,8 @@ class ServerConfig:
 
     @property
     def resolved_defaults_file(self) -> Path:
-        """The defaults file: as configured, else `<data-dir>/default_registry.yaml`."""
-        return self.defaults_file or self.data_dir / DEFAULTS_FILE_NAME
+        """The defaults file: as configured, else the one shipped in the package."""
+        return self.defaults_file or shipped_defaults_file()
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,7 @@ FLAGS = (
         "--defaults-file",
         "defaults_file",
         Path,
-        "agents to start with when there is no registry file; default <data-dir>/default_registry.yaml",
+        "agents to start with when there is no registry file; default: the demo agents in the package",
     ),
     Flag("--log-level", "log_level", str.upper, "logging level", ("DEBUG", "INFO", "WARNING", "ERROR")),
     Flag("--shutdown-grace", "shutdown_grace_s", float, "seconds in-flight RPCs get to finish on SIGTERM"),
@@ -160,6 +176,72 @@ FLAGS = (
         "PEM CA bundle; clients must present a certificate it signed (mTLS)",
     ),
     Flag("--max-message-bytes", "max_message_bytes", int, "largest request accepted, in bytes"),
+    Flag(
+        "--database-url",
+        "database_url",
+        str,
+        "postgresql://user:password@host:port/db: the registry in PostgreSQL, shared by every instance "
+        "(unset: the embedded stores in --data-dir)",
+    ),
+    Flag(
+        "--log-format", "log_format", str.lower, "log lines as text or one JSON object each", ("text", "json")
+    ),
+    Flag("--metrics-port", "metrics_port", int, "serve Prometheus metrics at http://HOST:PORT/metrics"),
+    Flag(
+        "--trace-exporter",
+        "trace_exporter",
+        str.lower,
+        "OpenTelemetry spans per RPC and agent call, to the console or OTLP (needs the otel extra)",
+        ("console", "otlp"),
+    ),
+    Flag(
+        "--max-concurrent-rpcs",
+        "max_concurrent_rpcs",
+        int,
+        "RPCs served at once; more are refused with RESOURCE_EXHAUSTED",
+    ),
+    Flag(
+        "--handshake-timeout",
+        "handshake_timeout_s",
+        float,
+        "seconds a new connection gets to finish its TLS/HTTP2 handshake before it is closed",
+    ),
+    Flag(
+        "--max-connection-idle",
+        "max_connection_idle_s",
+        float,
+        "seconds a connection may carry no RPC before the server closes it (GOAWAY)",
+    ),
+    Flag(
+        "--max-connection-age",
+        "max_connection_age_s",
+        float,
+        "seconds after which a connection is asked to reconnect, so load spreads and sockets are recycled",
+    ),
+    Flag(
+        "--max-connection-age-grace",
+        "max_connection_age_grace_s",
+        float,
+        "seconds RPCs of an aged connection get to finish before it is closed",
+    ),
+    Flag(
+        "--keepalive-time",
+        "keepalive_time_s",
+        float,
+        "seconds of silence after which the server pings a client to see it is alive",
+    ),
+    Flag(
+        "--keepalive-timeout",
+        "keepalive_timeout_s",
+        float,
+        "seconds a client gets to answer a keepalive ping before its connection is closed",
+    ),
+    Flag(
+        "--min-client-ping-interval",
+        "min_client_ping_interval_s",
+        float,
+        "clients pinging more often than this are disconnected (GOAWAY too_many_pings)",
+    ),
     Flag("--probe-interval", "probe_interval_s", float, "seconds between health probes of each remote agent"),
     Flag("--probe-timeout", "probe_timeout_s", float, "seconds a remote agent gets to answer a probe"),
     Flag(
@@ -179,9 +261,10 @@ FLAGS = (
 
 def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m registry_server",
+        prog="agent-registry",
         description="Agent Registry gRPC server. Each flag can also be set by its AGENT_REGISTRY_* variable.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {server_version()}")
     defaults = ServerConfig()
     for flag in FLAGS:
         default = getattr(defaults, flag.field)
@@ -198,6 +281,14 @@ def _parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         shown = "" if default in (None, "") else f"; default {default}"
         parser.add_argument(flag.name, help=f"{flag.help}{shown} ({flag.variable})", **options)
     return parser
+
+
+def server_version() -> str:
+    """The installed version of the agent-registry distribution."""
+    try:
+        return importlib.metadata.version("agent-registry")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def parse_config(argv: Sequence[str] | None, environ: Mapping[str, str]) -> ServerConfig:
@@ -224,20 +315,33 @@ def _problem(config: ServerConfig) -> str | None:
         return "--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS with client certificates)"
     if config.max_message_bytes < 1024:
         return "--max-message-bytes must be at least 1024"
+    if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
+        return "--database-url must be a postgresql:// URL (leave it unset for the embedded stores)"
     if min(config.probe_interval_s, config.probe_timeout_s, config.probe_max_backoff_s) <= 0:
         return "--probe-interval, --probe-timeout and --probe-max-backoff must be positive"
     if config.probe_failures < 1:
         return "--probe-failures must be at least 1"
     if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
         return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
+    if config.metrics_port is not None and not 0 <= config.metrics_port <= 65535:
+        return f"--metrics-port must be 0-65535, got {config.metrics_port}"
+    if config.max_concurrent_rpcs < 1:
+        return "--max-concurrent-rpcs must be at least 1"
+    return _connection_problem(config)
+
+
+def _connection_problem(config: ServerConfig) -> str | None:
+    """What is wrong with the connection limits, or None."""
+    limits = {
+        "--handshake-timeout": config.handshake_timeout_s,
+        "--max-connection-idle": config.max_connection_idle_s,
+        "--max-connection-age": config.max_connection_age_s,
+        "--max-connection-age-grace": config.max_connection_age_grace_s,
+        "--keepalive-time": config.keepalive_time_s,
+        "--keepalive-timeout": config.keepalive_timeout_s,
+        "--min-client-ping-interval": config.min_client_ping_interval_s,
+    }
+    for flag, seconds in limits.items():
+        if not 0 < seconds < 10**7:
+            return f"{flag} must be a positive number of seconds, got {seconds}"
     return None
-
-
-def configure_logging(level: str) -> logging.Handler:
-    """One line per event on stderr: time, level, logger, message. Close the handler at exit to flush."""
-    handler = BufferedStreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(getattr(logging, level))
-    return handler

@@ -1,18 +1,18 @@
-"""Builds and runs the grpc.aio server: servicers, health, reflection and the RPC interceptor."""
+"""Builds and runs the grpc.aio server: servicers, health, reflection, the RPC interceptor and metrics."""
 
 from __future__ import annotations
 
 import gc
 import ipaddress
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import grpc
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from agentregistry.v1 import (
     registry_service_pb2,
@@ -24,21 +24,26 @@ from agentregistry.v1 import (
 )
 from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
+from registry_server.api.reflection import enable_reflection
 from registry_server.api.registry_servicer import RegistryServicer
 from registry_server.api.request_decoding import RequestDecodingInterceptor
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
 from registry_server.config import ServerConfig
+from registry_server.connection_limits import channel_options, log_file_descriptor_budget
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.agent import AgentState
+from registry_server.metrics import serve_metrics, track_registry
 from registry_server.registry.agent_registry import AgentRegistry
-from registry_server.registry.journal_store import JournalStore
+from registry_server.registry.backend import lease_store_for, open_registry_store
+from registry_server.registry.leases import LeaseKeeper
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
 from registry_server.sessions.retention import RetentionTask
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
+from registry_server.tracing import RpcTracer
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,9 @@ class RegistryServer:
     data_dir_lock: DataDirLock
     port: int
     config: ServerConfig
+    leases: LeaseKeeper | None = None
+    metrics_port: int | None = None
+    _stop_metrics: Callable[[], None] | None = field(default=None, repr=False)
     agent_health: HealthMonitor | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
@@ -71,8 +79,12 @@ class RegistryServer:
         await self.health.enter_graceful_shutdown()
         self.registry.end_watches()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
+        if self._stop_metrics is not None:
+            self._stop_metrics()
         await self.retention.stop()
         await self.sessions.close()
+        if self.leases is not None:
+            await self.leases.stop()
         await self.registry.close()
         self.data_dir_lock.release()
         log.info("Registry service stopped")
@@ -86,7 +98,7 @@ class UnsafeListenError(Exception):
     """The configuration would expose an unauthenticated server beyond this machine."""
 
 
-async def start_server(config: ServerConfig) -> RegistryServer:
+async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) -> RegistryServer:
     """Loads the stores, starts serving on config.host:config.port and marks every service SERVING."""
     authenticator = load_auth_config(config.auth_config_file) if config.auth_config_file else None
     _check_exposure(config, authenticator)
@@ -96,8 +108,11 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     try:
-        registry = AgentRegistry(JournalStore(config.data_dir, config.resolved_defaults_file))
+        store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
+        registry = AgentRegistry(store)
         await registry.load()
+        leases = LeaseKeeper(registry, lease_store_for(store))
+        await leases.start()
         sessions = await SqliteSessionStore(
             config.data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=config.sqlite_busy_timeout_ms
         ).open()
@@ -112,12 +127,12 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     gc.freeze()
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
+    interceptor = RpcInterceptor(authenticator, max_concurrent_rpcs=config.max_concurrent_rpcs, tracer=tracer)
     server = aio.server(
-        interceptors=[RequestDecodingInterceptor(), RpcInterceptor(authenticator)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", config.max_message_bytes)],
+        interceptors=[RequestDecodingInterceptor(), interceptor], options=channel_options(config)
     )
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
-        RegistryServicer(registry, router), server
+        RegistryServicer(registry, router, leases), server
     )
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(router, sessions), server)
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
@@ -125,17 +140,22 @@ async def start_server(config: ServerConfig) -> RegistryServer:
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
-        server,
-    )
+    enable_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:
         port = _listen(server, config.host, config.port, credentials)
         await server.start()
+        stop_metrics, metrics_port = (
+            serve_metrics(config.host, config.metrics_port)
+            if config.metrics_port is not None
+            else (None, None)
+        )
     except BaseException:
+        await server.stop(0)
         await sessions.close()
         data_dir_lock.release()
         raise
+    track_registry(lambda: len(registry), lambda: _unavailable_count(registry))
+    log_file_descriptor_budget(config)
     purger.start()
     agent_health = HealthMonitor(registry, _probe_settings(config))
     agent_health.start()
@@ -146,9 +166,27 @@ async def start_server(config: ServerConfig) -> RegistryServer:
         "stage 2: %s",
         f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
     )
+    if metrics_port is not None:
+        log.info("metrics at http://%s:%d/metrics", config.host, metrics_port)
     return RegistryServer(
-        server, health, registry, router, sessions, purger, data_dir_lock, port, config, agent_health
+        server,
+        health,
+        registry,
+        router,
+        sessions,
+        purger,
+        data_dir_lock,
+        port,
+        config,
+        leases,
+        metrics_port,
+        stop_metrics,
+        agent_health,
     )
+
+
+def _unavailable_count(registry: AgentRegistry) -> int:
+    return sum(1 for agent in registry.agents() if agent.state is AgentState.UNAVAILABLE)
 
 
 def _probe_settings(config: ServerConfig) -> ProbeSettings:
@@ -172,8 +210,8 @@ def _listen(server: aio.Server, host: str, port: int, credentials: grpc.ServerCr
     address = f"{host}:{port}"
     try:
         if credentials is None:
-            return server.add_insecure_port(address)
-        return server.add_secure_port(address, credentials)
+            return int(server.add_insecure_port(address))
+        return int(server.add_secure_port(address, credentials))
     except RuntimeError as error:
         raise OSError(
             f"could not listen on {host}:{port} ({error}); is another server using the port?"

@@ -11,6 +11,7 @@ import pytest
 from agent_registry_client import RegistryClient, SessionClient
 from registry_server.config import ServerConfig
 from registry_server.server import RegistryServer, start_server
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures: a real PostgreSQL)
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = REPO / "data" / "default_registry.yaml"

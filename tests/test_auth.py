@@ -28,6 +28,7 @@ from agent_registry_client import (
     Role,
     RouterClient,
     SessionClient,
+    StatusCode,
     Unauthenticated,
 )
 from agentregistry.v1 import registry_service_pb2
@@ -304,4 +305,4 @@ def test_make_token_prints_a_token_and_its_hash() -> None:
 async def test_typed_errors_carry_the_codes(clients: dict[str, tuple]) -> None:
     with pytest.raises(AgentRegistryError) as raised:
         await clients["auditor"][0].register_agent(NEW_AGENT)
-    assert raised.value.code is grpc.StatusCode.PERMISSION_DENIED
+    assert raised.value.code is StatusCode.PERMISSION_DENIED

@@ -56,3 +56,11 @@ def test_the_a2a_bench_runs(tmp_path: Path) -> None:
     figures, medians = a2a_turns.run(tmp_path, turns=2, warmup=1)
     assert {"direct_turn", "runtime_turn", "route_and_invoke_turn"} <= set(medians["a2a p50 ms"])
     assert len(figures) == 4 and all(figure["reference_p50"] > 0 for figure in figures)
+
+
+def test_the_physical_references_measure(tmp_path: Path) -> None:
+    from bench import references
+
+    assert references.fsync_p50_ms(tmp_path) > 0
+    assert references.sqlite_commit_p50_ms(tmp_path) > 0
+    assert list(tmp_path.iterdir()) == [], "the probes clean up after themselves"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,13 @@ async def test_session_example(server: RegistryServer) -> None:
     assert [entry.content for entry in current.history] == ["show my tickets"]
 
 
+async def test_connect_example(server: RegistryServer) -> None:
+    decision = await run_example(
+        "from agent_registry_client import NotFound, StatusCode, connect", server, "decision"
+    )
+    assert decision.selected_agents == ("tickets_agent",)
+
+
 async def test_router_example(server: RegistryServer) -> None:
     assert await run_example("from agent_registry_client import AgentResult", server, "session_id")
 
@@ -52,3 +62,35 @@ def test_routing_config_example_is_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(readme_block("yaml", "weights:"))
     assert load_routing_config(path, RoutingConfig()) == RoutingConfig()
+
+
+async def test_the_walkthrough_runs_in_order_as_written(server: RegistryServer, tmp_path: Path) -> None:
+    """The agentctl walkthrough, then the client examples, in README order against one server."""
+    script = readme_block("sh", "# is it up, and what does it hold?")
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "AGENT_REGISTRY_TARGET": f"127.0.0.1:{server.port}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "bash",
+        "-euo",
+        "pipefail",
+        "-c",
+        script,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, f"the walkthrough stopped:\n{out.decode()}\n{err.decode()}"
+    printed = out.decode()
+    assert "SERVING" in printed and "security_agent" in printed and "You have 3 tickets" in printed
+    assert "security_agent" in (tmp_path / "registry-backup.yaml").read_text()
+    await run_example("import asyncio", server, "None")
+    assert await run_example(
+        "from agent_registry_client import NotFound, StatusCode, connect", server, "decision"
+    )
+    await run_example("from agent_registry_client import Invocation", server, "current")
+    assert await run_example("from agent_registry_client import AgentResult", server, "session_id")

@@ -19,6 +19,7 @@ from agent_registry_client import (
     InvalidArgument,
     NotFound,
     RegistryClient,
+    StatusCode,
 )
 from agentregistry.v1 import agent_pb2, registry_service_pb2
 from registry_server.server import RegistryServer
@@ -40,7 +41,7 @@ async def unchanged(server: RegistryServer, client: RegistryClient) -> AsyncIter
 async def violations_of(call: Awaitable[object]) -> dict[str, str]:
     with pytest.raises(InvalidArgument) as raised:
         await call
-    assert raised.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.code is StatusCode.INVALID_ARGUMENT
     return {v.field: v.description for v in raised.value.field_violations}
 
 
@@ -184,7 +185,7 @@ async def test_unknown_agent_is_not_found(client: RegistryClient, unchanged: Pat
 async def test_stale_etag_is_aborted(client: RegistryClient, unchanged: Path, call: Call) -> None:
     with pytest.raises(Conflict) as raised:
         await call(client)
-    assert raised.value.code is grpc.StatusCode.ABORTED
+    assert raised.value.code is StatusCode.ABORTED
     assert "get it again and retry" in raised.value.message
 
 

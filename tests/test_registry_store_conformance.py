@@ -12,6 +12,7 @@ from registry_server.domain.agent import AgentSpec, FactoryRef
 from registry_server.domain.errors import RevisionCompactedError
 from registry_server.registry.document import encode_record, etag_of
 from registry_server.registry.journal_store import JournalStore
+from registry_server.registry.postgres_store import PostgresRegistryStore
 from registry_server.registry.store import (
     Change,
     ChangeKind,
@@ -22,6 +23,7 @@ from registry_server.registry.store import (
     StoreConflictError,
     change_records,
 )
+from tests.postgres import PostgresServer
 
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
 
@@ -34,11 +36,25 @@ async def open_journal(place: Path) -> RegistryStore:
     return JournalStore(place, None, history_limit=50)
 
 
+def postgres_opener(server: PostgresServer) -> OpenStore:
+    """Opens the PostgreSQL store on one database per place, keeping as much history as the journal."""
+    databases: dict[Path, str] = {}
+
+    async def open_postgres(place: Path) -> RegistryStore:
+        if place not in databases:
+            databases[place] = server.create_database()
+        return await PostgresRegistryStore.open(databases[place], keep_changes=50)
+
+    return open_postgres
+
+
 BACKENDS: dict[str, OpenStore] = {"journal": open_journal}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=[*sorted(BACKENDS), "postgres"])
 def open_store(request: pytest.FixtureRequest) -> OpenStore:
+    if request.param == "postgres":
+        return postgres_opener(request.getfixturevalue("postgres_server"))
     opener: OpenStore = BACKENDS[request.param]
     return opener
 

@@ -24,6 +24,7 @@ from agent_registry_client import (
     RoutingDecision,
     SessionClient,
     SessionStatus,
+    Stage2,
     TurnEvent,
 )
 from registry_server.server import RegistryServer
@@ -52,7 +53,7 @@ def split(events: list[TurnEvent]) -> tuple[RoutingDecision, list[AgentResult], 
 async def test_show_my_tickets_goes_to_tickets_alone(router: RouterClient, sessions: SessionClient) -> None:
     decision, results, completed = split(await turn(router, "show my tickets", user_id="alice"))
     assert [(c.agent_name, c.score) for c in decision.candidates] == [("tickets_agent", 0.7)]
-    assert decision.selected_agents == ("tickets_agent",) and decision.stage2 == "SKIPPED"
+    assert decision.selected_agents == ("tickets_agent",) and decision.stage2 is Stage2.SKIPPED
     [result] = results
     assert result.success and "VPN Access (#12301) - In Progress" in result.response
     assert completed.combined_response == result.response

@@ -17,10 +17,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agent_registry_client import Agent, NotFound, RegistryClient, Unavailable
 from agentregistry.v1 import registry_service_pb2
-from registry_server.config import ServerConfig, parse_config
+from registry_server.config import ServerConfig, parse_config, shipped_defaults_file
 from registry_server.registry import journal
 from registry_server.server import RegistryServer
-from tests.conftest import DEFAULTS_FILE, StartServer
+from tests.conftest import DEFAULTS_FILE, REPO, StartServer
 from tests.server_process import start_server_process
 from tests.test_registry_rpcs import ECHO, security_agent
 
@@ -93,14 +93,16 @@ async def test_grpcurl_admin_calls_from_the_readme(server: RegistryServer) -> No
 
 
 async def test_one_log_line_per_rpc(client: RegistryClient, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="registry_server.rpc")
+    caplog.set_level(logging.DEBUG, logger="registry_server.rpc")
     await client.get_agent("tickets_agent")
     with pytest.raises(NotFound):
         await client.get_agent("ghost_agent")
-    lines = [r.getMessage() for r in caplog.records if r.name == "registry_server.rpc"]
+    records = [r for r in caplog.records if r.name == "registry_server.rpc"]
+    lines = [r.getMessage() for r in records]
     assert len(lines) == 2
     assert lines[0].startswith("rpc /agentregistry.v1.RegistryService/GetAgent code=OK ms=")
     assert lines[1].startswith("rpc /agentregistry.v1.RegistryService/GetAgent code=NOT_FOUND ms=")
+    assert [r.levelno for r in records] == [logging.DEBUG, logging.INFO], "a successful read logs at DEBUG"
 
 
 async def test_unexpected_error_is_logged_never_sent_to_the_client(
@@ -198,7 +200,8 @@ def test_flags_win_over_environment_which_wins_over_defaults() -> None:
         ["--port", "9100", "--host", "::1", "--data-dir", "d", "--log-level", "warning"], env
     )
     assert (flags.host, flags.port, str(flags.data_dir), flags.log_level) == ("::1", 9100, "d", "WARNING")
-    assert parse_config([], {}).resolved_defaults_file == Path("data/default_registry.yaml")
+    assert parse_config([], {}).resolved_defaults_file == shipped_defaults_file()
+    assert shipped_defaults_file().read_bytes() == (REPO / "data" / "default_registry.yaml").read_bytes()
 
 
 @pytest.mark.parametrize("argv", [["--port", "70000"], ["--log-level", "loud"], ["--port", "x"]])

@@ -1,5 +1,5 @@
-"""One interceptor for every RPC: authenticates and authorises the caller, logs method, code and latency,
-audits mutations, and turns errors into clean statuses."""
+"""One interceptor for every RPC: admits the caller (concurrency cap, token, role), tags the call with a
+request id, records its log line, metrics and audit line, and turns errors into clean statuses."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from grpc import aio
 
-from registry_server.api.audit import audit
+from registry_server.api.call_record import CallRecorder
 from registry_server.api.errors import status_for
+from registry_server.api.log_limits import LogRateLimit
+from registry_server.api.rpc_call import REQUEST_ID_KEY, CallMetadata, read_metadata
 from registry_server.auth.policy import MethodRule, authorize, rule_for
 from registry_server.auth.principal import UNAUTHENTICATED_ADMIN, Principal, set_current_principal
 from registry_server.auth.tokens import TokenAuthenticator
 from registry_server.domain.errors import RegistryError
+from registry_server.domain.request_id import set_request_id
+from registry_server.metrics import rpc_metrics
+from registry_server.tracing import RpcTracer
 
 log = logging.getLogger("registry_server.rpc")
 
@@ -28,23 +32,50 @@ UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
 StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
 
 
-@dataclass(frozen=True)
+class OverloadedError(Exception):
+    """The server is serving its maximum of concurrent RPCs."""
+
+
+class Admission:
+    """What every method shares: the token check, the concurrent-RPC cap, and the log rate limits."""
+
+    def __init__(self, authenticator: TokenAuthenticator | None, max_concurrent_rpcs: int | None) -> None:
+        self.authenticator = authenticator
+        self.max_concurrent_rpcs = max_concurrent_rpcs
+        self.in_flight = 0
+        self.auth_failures = LogRateLimit("auth_failure")
+        self.noteworthy = LogRateLimit("cancelled_or_refused")
+
+
 class Gate:
-    """Admission to one method: who may call it (None: open to all) and the token check."""
+    """Admission to one method: who may call it (rule None: open to all, e.g. health) and what it records."""
 
-    method: str
-    rule: MethodRule | None
-    authenticator: TokenAuthenticator | None
+    def __init__(self, method: str, grpc_type: str, admission: Admission, tracer: RpcTracer | None) -> None:
+        self.method = method
+        self.rule: MethodRule | None = rule_for(method)
+        self.admission = admission
+        self.tracer = tracer
+        self.recorder = CallRecorder(method, self.rule, rpc_metrics(method, grpc_type), admission)
 
-    def authenticate(self, context: aio.ServicerContext) -> Principal | None:
+    def enter(self) -> None:
+        """Counts the RPC in; raises OverloadedError at the cap (open services such as health are exempt)."""
+        admission = self.admission
+        cap = admission.max_concurrent_rpcs
+        if self.rule is not None and cap is not None and admission.in_flight >= cap:
+            raise OverloadedError
+        admission.in_flight += 1
+
+    def leave(self) -> None:
+        """Counts the RPC out."""
+        self.admission.in_flight -= 1
+
+    def authenticate(self, call: CallMetadata) -> Principal | None:
         """The caller (None for an open method); raises UnauthenticatedError."""
         if self.rule is None:
             return None
-        if self.authenticator is None:
+        if self.admission.authenticator is None:
             return UNAUTHENTICATED_ADMIN
-        metadata = context.invocation_metadata() or ()
-        header = next((value for key, value in metadata if key == "authorization"), None)
-        return self.authenticator.authenticate(header if isinstance(header, str) else None)
+        return self.admission.authenticator.authenticate(call.authorization)
 
     def admit(self, principal: Principal | None) -> None:
         """Lets the caller in for the rest of this RPC; raises PermissionDeniedError."""
@@ -57,8 +88,15 @@ class Gate:
 class RpcInterceptor(aio.ServerInterceptor):
     """Wraps every method once; health and reflection stay open to probes and grpcurl."""
 
-    def __init__(self, authenticator: TokenAuthenticator | None = None) -> None:
-        self._authenticator = authenticator
+    def __init__(
+        self,
+        authenticator: TokenAuthenticator | None = None,
+        *,
+        max_concurrent_rpcs: int | None = None,
+        tracer: RpcTracer | None = None,
+    ) -> None:
+        self._admission = Admission(authenticator, max_concurrent_rpcs)
+        self._tracer = tracer
         # A method's handler never changes, so each is wrapped once, not on every call.
         self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
@@ -73,41 +111,58 @@ class RpcInterceptor(aio.ServerInterceptor):
             handler = await continuation(handler_call_details)
             if handler is None:
                 return handler
-            gate = Gate(method, rule_for(method), self._authenticator)
-            wrapped = self._wrapped[method] = _wrap(gate, handler)
+            wrapped = self._wrapped[method] = self._wrap(method, handler)
         return wrapped
 
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """The handler with admission, records and error mapping around its behaviour."""
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _unary(Gate(method, "unary", self._admission, self._tracer), handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _server_stream(
+                    Gate(method, "server_stream", self._admission, self._tracer), handler.unary_stream
+                ),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
 
-def _wrap(gate: Gate, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """The handler with admission, logging, auditing and error mapping around its behaviour."""
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(
-            _unary(gate, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(
-            _server_stream(gate, handler.unary_stream),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler
+
+def _begin(gate: Gate, context: aio.ServicerContext) -> CallMetadata:
+    """Reads the call's metadata, makes its request id current and returns it to the caller at the end."""
+    gate.recorder.metrics.started()
+    call = read_metadata(context)
+    set_request_id(call.request_id)
+    context.set_trailing_metadata(((REQUEST_ID_KEY, call.request_id),))
+    return call
 
 
 def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
     async def guarded(request: Any, context: aio.ServicerContext) -> Any:
-        started, cancelled, principal = time.perf_counter(), False, None
+        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+        call = _begin(gate, context)
+        span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
-            principal = gate.authenticate(context)
+            gate.enter()
+            entered = True
+            principal = gate.authenticate(call)
             gate.admit(principal)
             return await behavior(request, context)
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context)
+            await _fail(gate.method, exc, context, call.request_id)
             raise
         finally:
-            _record(gate, context, started=started, cancelled=cancelled, principal=principal, request=request)
+            if entered:
+                gate.leave()
+            code = gate.recorder.record(context, call, started, cancelled, principal, request)
+            if span is not None:
+                span.end(code)
 
     return guarded
 
@@ -117,50 +172,47 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
         return _unary(gate, behavior)  # type: ignore[arg-type, return-value]
 
     async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-        started, cancelled, principal = time.perf_counter(), False, None
+        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+        call = _begin(gate, context)
+        span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
-            principal = gate.authenticate(context)
+            gate.enter()
+            entered = True
+            principal = gate.authenticate(call)
             gate.admit(principal)
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
             cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context)
+            await _fail(gate.method, exc, context, call.request_id)
             raise
         finally:
-            _record(gate, context, started=started, cancelled=cancelled, principal=principal, request=request)
+            if entered:
+                gate.leave()
+            code = gate.recorder.record(context, call, started, cancelled, principal, request)
+            if span is not None:
+                span.end(code)
 
     return guarded
 
 
-async def _fail(method: str, exc: BaseException, context: aio.ServicerContext) -> None:
+async def _fail(method: str, exc: BaseException, context: aio.ServicerContext, request_id: str) -> None:
     """Aborts the RPC with the status for `exc`; lets cancellation and earlier aborts pass through."""
+    trailer = ((REQUEST_ID_KEY, request_id),)
     if isinstance(exc, RegistryError):
-        await context.abort_with_status(status_for(exc))
+        status = status_for(exc)
+        await context.abort(status.code, status.details, (*status.trailing_metadata, *trailer))
+    if isinstance(exc, OverloadedError):
+        await context.abort(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "the server is serving its maximum of concurrent RPCs; retry with backoff",
+            trailer,
+        )
     if isinstance(exc, Exception) and not isinstance(exc, aio.AbortError):
         reference = uuid.uuid4().hex[:12]
         log.exception("%s failed unexpectedly (reference %s)", method, reference)
         await context.abort(
             grpc.StatusCode.INTERNAL,
             f"internal error (reference {reference}); the server log has the details",
+            trailer,
         )
-
-
-def _record(
-    gate: Gate,
-    context: aio.ServicerContext,
-    *,
-    started: float,
-    cancelled: bool,
-    principal: Principal | None,
-    request: Any,
-) -> None:
-    """The RPC's log line and, for a mutation, its audit line."""
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    code = context.code()
-    name = code.name if isinstance(code, grpc.StatusCode) else "OK" if code in (None, 0) else str(code)
-    if code is None and (cancelled or context.cancelled()):
-        name = "CANCELLED"
-    log.info("rpc %s code=%s ms=%.2f", gate.method, name, elapsed_ms)
-    if gate.rule is not None and gate.rule.mutation:
-        audit(principal, gate.method, request, name)

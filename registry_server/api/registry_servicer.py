@@ -10,8 +10,8 @@ from dataclasses import replace
 import yaml
 from grpc import aio
 
+from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
-from agentregistry.v1 import registry_service_pb2_grpc
 from registry_server.agents.a2a.headers import masked_document, unmasked
 from registry_server.agents.a2a.registration import read_card, spec_from_card, with_card
 from registry_server.api.agent_messages import (
@@ -21,6 +21,7 @@ from registry_server.api.agent_messages import (
     spec_from_proto,
     state_from_proto,
 )
+from registry_server.api.lease_messages import keep_alive_response, ttl_from_proto, with_lease
 from registry_server.api.request_ids import request_key
 from registry_server.api.routing_messages import candidates_to_proto
 from registry_server.domain.agent import A2AEndpoint, AgentState, RegisteredAgent
@@ -30,6 +31,7 @@ from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_listing import AgentFilter
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.endpoint_validation import endpoint_violations
+from registry_server.registry.leases import LeaseKeeper, MemoryLeaseStore
 from registry_server.registry.store import ChangeKind, ChangeRecord
 from registry_server.registry.validation import validate_name
 from registry_server.routing.router import Router
@@ -40,11 +42,16 @@ MAX_BATCH = 1000
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     """The RegistryService over one AgentRegistry."""
 
-    def __init__(self, registry: AgentRegistry, router: Router) -> None:
+    def __init__(self, registry: AgentRegistry, router: Router, leases: LeaseKeeper | None = None) -> None:
         self._registry = registry
         self._router = router
+        self._leases = leases or LeaseKeeper(registry, MemoryLeaseStore())
         self._messages = AgentMessageCache()
         registry.add_listener(self._messages.forget)
+
+    def _message(self, name: str) -> agent_pb2.Agent:
+        """The agent's message, with its lease TTL when it holds a lease."""
+        return with_lease(self._messages.message(self._registry.get(name)), self._leases.lease_of(name))
 
     async def ListAgents(
         self, request: pb.ListAgentsRequest, context: aio.ServicerContext
@@ -65,7 +72,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             agent_filter, parse_page_request(request.page_size, request.page_token, filters)
         )
         return pb.ListAgentsResponse(
-            agents=[self._messages.message(agent) for agent in page.agents],
+            agents=[self._message(agent.name) for agent in page.agents],
             next_page_token=encode_page_token(page.next_cursor, filters) if page.next_cursor else "",
             total_size=page.total_size,
             revision=self._registry.revision,
@@ -74,14 +81,19 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def GetAgent(
         self, request: pb.GetAgentRequest, context: aio.ServicerContext
     ) -> pb.GetAgentResponse:
-        return pb.GetAgentResponse(agent=self._messages.message(self._registry.get(request.name)))
+        return pb.GetAgentResponse(agent=self._message(request.name))
 
     async def RegisterAgent(
         self, request: pb.RegisterAgentRequest, context: aio.ServicerContext
     ) -> pb.RegisterAgentResponse:
+        ttl = ttl_from_proto(request.agent, "agent.lease_ttl")
         spec = await with_card(spec_from_proto(request.agent, "agent"))
         agent = await self._registry.register(spec, request_key("RegisterAgent", request))
-        return pb.RegisterAgentResponse(agent=agent_to_proto(agent))
+        if ttl is not None:
+            await self._leases.grant(agent.name, ttl)
+        return pb.RegisterAgentResponse(
+            agent=with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name))
+        )
 
     async def BatchRegisterAgents(
         self, request: pb.BatchRegisterAgentsRequest, context: aio.ServicerContext
@@ -90,12 +102,18 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             raise ValidationError.single(
                 "agents", f"holds {len(request.agents)} agents; at most {MAX_BATCH} per batch"
             )
+        ttls = [ttl_from_proto(agent, f"agents[{i}].lease_ttl") for i, agent in enumerate(request.agents)]
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
         specs = [await with_card(spec, f"agents[{i}]") for i, spec in enumerate(specs)]
         agents = await self._registry.register_many(
             specs, request=request_key("BatchRegisterAgents", request)
         )
-        return pb.BatchRegisterAgentsResponse(agents=[agent_to_proto(agent) for agent in agents])
+        for agent, ttl in zip(agents, ttls, strict=True):
+            if ttl is not None:
+                await self._leases.grant(agent.name, ttl)
+        return pb.BatchRegisterAgentsResponse(
+            agents=[with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name)) for agent in agents]
+        )
 
     async def UpdateAgent(
         self, request: pb.UpdateAgentRequest, context: aio.ServicerContext
@@ -121,6 +139,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.DeleteAgentRequest, context: aio.ServicerContext
     ) -> pb.DeleteAgentResponse:
         await self._registry.delete(request.name, request.etag, request_key("DeleteAgent", request))
+        await self._leases.revoke(request.name)
         return pb.DeleteAgentResponse()
 
     async def ReloadAgent(
@@ -170,6 +189,13 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             validate_name(request.last_agent, "last_agent")
         candidates = self._router.candidates(request.query, SessionContext(last_agent=request.last_agent))
         return pb.SearchAgentsResponse(candidates=candidates_to_proto(candidates))
+
+    async def KeepAlive(
+        self, request: pb.KeepAliveRequest, context: aio.ServicerContext
+    ) -> pb.KeepAliveResponse:
+        validate_name(request.name)
+        lease = await self._leases.keep_alive(request.name, ttl_from_proto(request, "ttl"))
+        return keep_alive_response(lease)
 
     async def WatchAgents(
         self, request: pb.WatchAgentsRequest, context: aio.ServicerContext

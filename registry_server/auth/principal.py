@@ -32,16 +32,24 @@ class Principal:
         return self.user_id
 
 
-# Without an auth config every caller is trusted (the server then listens on loopback only by default).
+class MissingPrincipalError(RuntimeError):
+    """Code asked for the caller outside an admitted RPC: a bug, never a reason to grant anything."""
+
+
+# Without an auth config every caller is trusted (the server then listens on loopback only by default). The
+# interceptor sets this principal explicitly for each such call; it is never a default.
 UNAUTHENTICATED_ADMIN = Principal("anonymous", frozenset({Role.ADMIN}))
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar(
-    "principal", default=UNAUTHENTICATED_ADMIN
-)
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
 
 
 def current_principal() -> Principal:
-    """The caller of the RPC being served."""
-    return _current.get()
+    """The caller of the RPC being served; raises MissingPrincipalError outside one."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise MissingPrincipalError(
+            "no caller is known here: the principal is set only while an admitted RPC is served"
+        ) from None
 
 
 def set_current_principal(principal: Principal) -> None:

@@ -15,7 +15,8 @@ from registry_server.domain.errors import UnauthenticatedError
 from registry_server.sessions.validation import user_id_problem
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-BEARER = re.compile(r"^[Bb]earer +(\S+)$")
+# The auth scheme is case-insensitive (RFC 7235 section 2.1): Bearer, bearer and BEARER are the same.
+BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
 
 
 class AuthConfigError(ValueError):
@@ -45,7 +46,7 @@ class TokenAuthenticator:
             raise UnauthenticatedError(
                 "missing credentials: send the metadata 'authorization: Bearer <token>'"
             )
-        match = BEARER.match(authorization.strip())
+        match = BEARER.fullmatch(authorization.strip())
         if not match:
             raise UnauthenticatedError("malformed credentials: expected 'authorization: Bearer <token>'")
         digest = hashlib.sha256(match.group(1).encode()).hexdigest()

@@ -5,18 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from registry_server.domain.log_text import loggable
 from registry_server.domain.routing import AgentResult
+from registry_server.metrics import record_agent_invocation
+from registry_server.tracing import agent_span
+
+log = logging.getLogger(__name__)
 
 
 async def invoke_all(
     agents: Sequence[tuple[str, object | None]], query: str, context: Mapping[str, Any], timeout_s: float
 ) -> AsyncIterator[AgentResult]:
     """One result per agent, in the order they finish; closing the iterator cancels agents still running."""
-    tasks = [asyncio.create_task(_run_one(name, agent, query, context, timeout_s)) for name, agent in agents]
+    tasks = [
+        asyncio.create_task(_run_observed(name, agent, query, context, timeout_s)) for name, agent in agents
+    ]
     try:
         for finished in asyncio.as_completed(tasks):
             yield await finished
@@ -25,6 +33,23 @@ async def invoke_all(
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _run_observed(
+    name: str, agent: object | None, query: str, context: Mapping[str, Any], timeout_s: float
+) -> AgentResult:
+    """_run_one in a span, counted in the agent metrics; a failure is logged at WARNING naming the agent."""
+    started = time.perf_counter()
+    try:
+        with agent_span(name):
+            result = await _run_one(name, agent, query, context, timeout_s)
+    except asyncio.CancelledError:
+        record_agent_invocation(name, "cancelled", time.perf_counter() - started)
+        raise
+    record_agent_invocation(name, "success" if result.success else "error", time.perf_counter() - started)
+    if not result.success:
+        log.warning("agent %s failed: %s", loggable(name), loggable(result.error, 500))
+    return result
 
 
 async def _run_one(

@@ -15,6 +15,7 @@ from registry_server.domain.routing import (
     SessionContext,
     Stage2Outcome,
 )
+from registry_server.metrics import record_stage2
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.config import RoutingConfig
@@ -72,10 +73,12 @@ class Router:
         if len(candidates) < 2:
             reason = "one candidate: nothing to choose" if candidates else "no agent matched the query"
             selected = tuple(c.agent_name for c in candidates)
+            record_stage2(Stage2Outcome.SKIPPED.name)
             return RoutingDecision(
                 tuple(candidates), selected, Stage2Outcome.SKIPPED, reason, "", context.session_id
             )
         outcome, reason, selection = await self._stage2(query, candidates, context)
+        record_stage2(outcome.name)
         selected = tuple(candidates[i].agent_name for i in selection.indices)
         reason = f"{reason}: {selection.reasoning}" if selection.reasoning else reason
         return RoutingDecision(

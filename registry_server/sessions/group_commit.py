@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
+from registry_server.metrics import record_commit_batch
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class GroupCommitWriter:
                 return
 
     async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+        record_commit_batch("sessions", len(batch))
         try:
             outcomes = await with_lock_retries(
                 lambda: self._transaction(batch), self._retry_delays, "session write"

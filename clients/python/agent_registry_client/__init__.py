@@ -1,18 +1,28 @@
-"""Typed async client of the Agent Registry service, as used by the Jarvis orchestrator."""
+"""Typed async client of the Agent Registry service, as used by the Jarvis orchestrator.
+
+`async with connect("localhost:8003", token=...) as client:` gives `client.registry`, `client.sessions` and
+`client.router` over one channel.
+"""
 
 from agent_registry_client.agent_cache import AgentCache
+from agent_registry_client.base import Metadata
 from agent_registry_client.channel import TlsOptions
+from agent_registry_client.connect import AgentRegistry, connect
 from agent_registry_client.errors import (
     AgentRegistryError,
     AlreadyExists,
+    Cancelled,
     Conflict,
     DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
+    Internal,
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    ResourceExhausted,
     RevisionCompacted,
+    StatusCode,
     Unauthenticated,
     Unavailable,
 )
@@ -28,7 +38,14 @@ from agent_registry_client.models import (
 )
 from agent_registry_client.registry import RegistryClient
 from agent_registry_client.router import RouterClient
-from agent_registry_client.routing_models import AgentResult, Candidate, Completed, RoutingDecision, TurnEvent
+from agent_registry_client.routing_models import (
+    AgentResult,
+    Candidate,
+    Completed,
+    RoutingDecision,
+    Stage2,
+    TurnEvent,
+)
 from agent_registry_client.session_models import (
     AgentStats,
     HistoryEntry,
@@ -47,11 +64,13 @@ __all__ = [
     "AgentCache",
     "AgentChange",
     "AgentPage",
+    "AgentRegistry",
     "AgentRegistryError",
     "AgentResult",
     "AgentState",
     "AgentStats",
     "AlreadyExists",
+    "Cancelled",
     "Candidate",
     "Capabilities",
     "ChangeType",
@@ -62,11 +81,14 @@ __all__ = [
     "FailedPrecondition",
     "FieldViolation",
     "HistoryEntry",
+    "Internal",
     "InvalidArgument",
     "Invocation",
+    "Metadata",
     "NotFound",
     "PermissionDenied",
     "RegistryClient",
+    "ResourceExhausted",
     "RevisionCompacted",
     "Role",
     "RouterClient",
@@ -76,8 +98,11 @@ __all__ = [
     "SessionList",
     "SessionPage",
     "SessionStatus",
+    "Stage2",
+    "StatusCode",
     "TlsOptions",
     "TurnEvent",
     "Unauthenticated",
     "Unavailable",
+    "connect",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.protobuf import json_format
@@ -12,6 +12,17 @@ from google.protobuf import json_format
 from agentregistry.v1 import agent_pb2
 
 CAPABILITY_LISTS = ("domains", "operations", "entities", "keywords", "examples")
+
+
+def _whole_numbers_as_int(value: Any) -> Any:
+    """`value` with every integral float turned back into an int (a Struct carries all numbers as doubles)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(item) for item in value]
+    return value
 
 
 class AgentState(enum.Enum):
@@ -130,6 +141,7 @@ class Agent:
     etag: str = ""
     create_time: datetime | None = None
     update_time: datetime | None = None
+    lease_ttl: timedelta | None = None  # renew with RegistryClient.keep_alive within each TTL
     revision: int = 0
     a2a: A2AEndpoint | None = None
 
@@ -147,6 +159,8 @@ class Agent:
             message.factory.CopyFrom(self.factory.to_proto())
         if self.a2a is not None:
             message.a2a.CopyFrom(self.a2a.to_proto())
+        if self.lease_ttl is not None:
+            message.lease_ttl.FromTimedelta(self.lease_ttl)
         return message
 
     @classmethod
@@ -158,7 +172,7 @@ class Agent:
             factory=Factory(
                 module=message.factory.module,
                 function=message.factory.function,
-                kwargs=json_format.MessageToDict(message.factory.kwargs),
+                kwargs=_whole_numbers_as_int(json_format.MessageToDict(message.factory.kwargs)),
             )
             if message.HasField("factory")
             else None,
@@ -178,6 +192,7 @@ class Agent:
             update_time=message.update_time.ToDatetime(tzinfo=UTC)
             if message.HasField("update_time")
             else None,
+            lease_ttl=message.lease_ttl.ToTimedelta() if message.HasField("lease_ttl") else None,
             revision=message.revision,
         )
 

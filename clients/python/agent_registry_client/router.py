@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from grpc import aio
 
-from agent_registry_client.base import ServiceClient
+from agent_registry_client.base import Metadata, ServiceClient
 from agent_registry_client.channel import DEFAULT_TARGET, DEFAULT_TIMEOUT_S, TlsOptions
 from agent_registry_client.errors import error_from_rpc
 from agent_registry_client.routing_models import AgentResult, Completed, RoutingDecision, TurnEvent
@@ -29,27 +29,48 @@ class RouterClient(ServiceClient):
         timeout: float = DEFAULT_TIMEOUT_S,
         turn_timeout: float = DEFAULT_TURN_TIMEOUT_S,
         channel: aio.Channel | None = None,
-        token: str = "",
+        token: str | None = "",
         tls: TlsOptions | None = None,
+        metadata: Metadata = (),
     ) -> None:
         """`turn_timeout` bounds a whole RouteAndInvoke stream; `timeout` each unary call."""
-        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls)
+        super().__init__(target, timeout=timeout, channel=channel, token=token, tls=tls, metadata=metadata)
         self._turn_timeout = turn_timeout
 
-    async def route(self, query: str, *, session_id: str = "", user_id: str = "") -> RoutingDecision:
+    async def route(
+        self,
+        query: str,
+        *,
+        session_id: str = "",
+        user_id: str = "",
+        timeout: float | None = None,
+        metadata: Metadata = (),
+    ) -> RoutingDecision:
         """Which agents would answer `query`, without running them."""
         request = pb.RouteRequest(query=query, session_id=session_id, user_id=user_id)
-        return RoutingDecision.from_proto((await self._call(self.stub.Route, request)).decision)
+        return RoutingDecision.from_proto(
+            (await self._call(self.stub.Route, request, timeout=timeout, metadata=metadata)).decision
+        )
 
     async def route_and_invoke(
-        self, query: str, *, session_id: str = "", user_id: str = ""
+        self,
+        query: str,
+        *,
+        session_id: str = "",
+        user_id: str = "",
+        timeout: float | None = None,
+        metadata: Metadata = (),
     ) -> AsyncIterator[TurnEvent]:
         """The decision, then each agent's result as it finishes, then the combined answer.
 
         Leaving the loop early cancels the call and the agents still running on the server.
         """
         request = pb.RouteAndInvokeRequest(query=query, session_id=session_id, user_id=user_id)
-        call = self.stub.RouteAndInvoke(request, timeout=self._turn_timeout, metadata=self._metadata)
+        call = self.stub.RouteAndInvoke(
+            request,
+            timeout=self._turn_timeout if timeout is None else timeout,
+            metadata=self._call_metadata(metadata),
+        )
         try:
             async for message in call:
                 kind = message.WhichOneof("event")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from agentregistry.v1 import router_service_pb2, routing_pb2
@@ -21,13 +22,22 @@ class Candidate:
         return cls(message.agent_name, message.score, tuple(message.reasons))
 
 
+class Stage2(enum.StrEnum):
+    """How stage 2 decided; a str enum, so it also compares equal to its name."""
+
+    UNSPECIFIED = "UNSPECIFIED"
+    SKIPPED = "SKIPPED"
+    LLM = "LLM"
+    FALLBACK = "FALLBACK"
+
+
 @dataclass(frozen=True)
 class RoutingDecision:
-    """Which agents answer, and how stage 2 went: "SKIPPED", "LLM" or "FALLBACK"."""
+    """Which agents answer, and how stage 2 went (Stage2.SKIPPED, LLM or FALLBACK)."""
 
     candidates: tuple[Candidate, ...]
     selected_agents: tuple[str, ...]
-    stage2: str
+    stage2: Stage2
     stage2_reason: str
     analysis: str
     session_id: str
@@ -38,7 +48,7 @@ class RoutingDecision:
         return cls(
             tuple(Candidate.from_proto(c) for c in message.candidates),
             tuple(message.selected_agents),
-            routing_pb2.Stage2.Name(message.stage2).removeprefix("STAGE2_"),
+            Stage2(routing_pb2.Stage2.Name(message.stage2).removeprefix("STAGE2_")),
             message.stage2_reason,
             message.analysis,
             message.session_id,

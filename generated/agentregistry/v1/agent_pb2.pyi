@@ -1,5 +1,6 @@
 import datetime
 
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -21,7 +22,7 @@ AGENT_STATE_AVAILABLE: AgentState
 AGENT_STATE_UNAVAILABLE: AgentState
 
 class Agent(_message.Message):
-    __slots__ = ("name", "description", "factory", "a2a", "capabilities", "tags", "enabled", "state", "state_message", "etag", "create_time", "update_time", "revision")
+    __slots__ = ("name", "description", "factory", "a2a", "capabilities", "tags", "enabled", "state", "state_message", "etag", "create_time", "update_time", "lease_ttl", "revision")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FACTORY_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +35,7 @@ class Agent(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
@@ -47,8 +49,9 @@ class Agent(_message.Message):
     etag: str
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
+    lease_ttl: _duration_pb2.Duration
     revision: int
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., factory: _Optional[_Union[AgentFactory, _Mapping]] = ..., a2a: _Optional[_Union[A2AEndpoint, _Mapping]] = ..., capabilities: _Optional[_Union[AgentCapabilities, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., state: _Optional[_Union[AgentState, str]] = ..., state_message: _Optional[str] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., factory: _Optional[_Union[AgentFactory, _Mapping]] = ..., a2a: _Optional[_Union[A2AEndpoint, _Mapping]] = ..., capabilities: _Optional[_Union[AgentCapabilities, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., state: _Optional[_Union[AgentState, str]] = ..., state_message: _Optional[str] = ..., etag: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lease_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class AgentFactory(_message.Message):
     __slots__ = ("module", "function", "kwargs")

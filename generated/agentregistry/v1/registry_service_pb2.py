@@ -24,10 +24,12 @@ _sym_db = _symbol_database.Default()
 
 from agentregistry.v1 import agent_pb2 as agentregistry_dot_v1_dot_agent__pb2
 from agentregistry.v1 import routing_pb2 as agentregistry_dot_v1_dot_routing__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a\x1c\x61gentregistry/v1/agent.proto\x1a\x1e\x61gentregistry/v1/routing.proto\x1a google/protobuf/field_mask.proto\"\xa6\x01\n\x11ListAgentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x0e\n\x06\x64omain\x18\x04 \x01(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x1c.agentregistry.v1.AgentStateB\n\n\x08_enabled\"|\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x10\n\x08revision\x18\n \x01(\x03\"\x1f\n\x0fGetAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x10GetAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"R\n\x14RegisterAgentRequest\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\x12\n\nrequest_id\x18\n \x01(\t\"?\n\x15RegisterAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"Y\n\x1a\x42\x61tchRegisterAgentsRequest\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x12\n\nrequest_id\x18\n \x01(\t\"F\n\x1b\x42\x61tchRegisterAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\"\x81\x01\n\x12UpdateAgentRequest\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\n \x01(\t\"=\n\x13UpdateAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"Y\n\x16SetAgentEnabledRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"A\n\x17SetAgentEnabledResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"D\n\x12\x44\x65leteAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"\x15\n\x13\x44\x65leteAgentResponse\"6\n\x12ReloadAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"=\n\x13ReloadAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"G\n\x15\x45xportRegistryRequest\x12.\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1e.agentregistry.v1.ExportFormat\"T\n\x16\x45xportRegistryResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x13\n\x0b\x61gent_count\x18\x03 \x01(\x05\"8\n\x13SearchAgentsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nlast_agent\x18\x02 \x01(\t\"N\n\x14SearchAgentsResponse\x12\x36\n\ncandidates\x18\x01 \x03(\x0b\x32\".agentregistry.v1.RoutingCandidate\"D\n\x12WatchAgentsRequest\x12\x1b\n\x0esince_revision\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_since_revision\"D\n\x13WatchAgentsResponse\x12-\n\x06\x63hange\x18\x01 \x01(\x0b\x32\x1d.agentregistry.v1.AgentChange\"\x86\x01\n\x0b\x41gentChange\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.agentregistry.v1.AgentChangeType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12&\n\x05\x61gent\x18\x04 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"\xbf\x01\n\x16ImportAgentCardRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x46\n\x07headers\x18\x03 \x03(\x0b\x32\x35.agentregistry.v1.ImportAgentCardRequest.HeadersEntry\x12\x12\n\nrequest_id\x18\n \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x17ImportAgentCardResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x16\n\x12\x45XPORT_FORMAT_YAML\x10\x02*m\n\x0f\x41gentChangeType\x12!\n\x1d\x41GENT_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_CHANGE_TYPE_PUT\x10\x01\x12\x1c\n\x18\x41GENT_CHANGE_TYPE_DELETE\x10\x02\x32\x99\t\n\x0fRegistryService\x12W\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\x12Q\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\".agentregistry.v1.GetAgentResponse\x12`\n\rRegisterAgent\x12&.agentregistry.v1.RegisterAgentRequest\x1a\'.agentregistry.v1.RegisterAgentResponse\x12r\n\x13\x42\x61tchRegisterAgents\x12,.agentregistry.v1.BatchRegisterAgentsRequest\x1a-.agentregistry.v1.BatchRegisterAgentsResponse\x12Z\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a%.agentregistry.v1.UpdateAgentResponse\x12\x66\n\x0fSetAgentEnabled\x12(.agentregistry.v1.SetAgentEnabledRequest\x1a).agentregistry.v1.SetAgentEnabledResponse\x12Z\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a%.agentregistry.v1.DeleteAgentResponse\x12Z\n\x0bReloadAgent\x12$.agentregistry.v1.ReloadAgentRequest\x1a%.agentregistry.v1.ReloadAgentResponse\x12\x63\n\x0e\x45xportRegistry\x12\'.agentregistry.v1.ExportRegistryRequest\x1a(.agentregistry.v1.ExportRegistryResponse\x12]\n\x0cSearchAgents\x12%.agentregistry.v1.SearchAgentsRequest\x1a&.agentregistry.v1.SearchAgentsResponse\x12\x66\n\x0fImportAgentCard\x12(.agentregistry.v1.ImportAgentCardRequest\x1a).agentregistry.v1.ImportAgentCardResponse\x12\\\n\x0bWatchAgents\x12$.agentregistry.v1.WatchAgentsRequest\x1a%.agentregistry.v1.WatchAgentsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentregistry/v1/registry_service.proto\x12\x10\x61gentregistry.v1\x1a\x1c\x61gentregistry/v1/agent.proto\x1a\x1e\x61gentregistry/v1/routing.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n\x11ListAgentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0b\n\x03tag\x18\x03 \x01(\t\x12\x0e\n\x06\x64omain\x18\x04 \x01(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x00\x88\x01\x01\x12+\n\x05state\x18\x06 \x01(\x0e\x32\x1c.agentregistry.v1.AgentStateB\n\n\x08_enabled\"|\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x10\n\x08revision\x18\n \x01(\x03\"\x1f\n\x0fGetAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\":\n\x10GetAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"R\n\x14RegisterAgentRequest\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12\x12\n\nrequest_id\x18\n \x01(\t\"?\n\x15RegisterAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"Y\n\x1a\x42\x61tchRegisterAgentsRequest\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\x12\x12\n\nrequest_id\x18\n \x01(\t\"F\n\x1b\x42\x61tchRegisterAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.agentregistry.v1.Agent\"\x81\x01\n\x12UpdateAgentRequest\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\n \x01(\t\"=\n\x13UpdateAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"Y\n\x16SetAgentEnabledRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"A\n\x17SetAgentEnabledResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"D\n\x12\x44\x65leteAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"\x15\n\x13\x44\x65leteAgentResponse\"6\n\x12ReloadAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"=\n\x13ReloadAgentResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"G\n\x15\x45xportRegistryRequest\x12.\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1e.agentregistry.v1.ExportFormat\"T\n\x16\x45xportRegistryResponse\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x13\n\x0b\x61gent_count\x18\x03 \x01(\x05\"8\n\x13SearchAgentsRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x12\n\nlast_agent\x18\x02 \x01(\t\"N\n\x14SearchAgentsResponse\x12\x36\n\ncandidates\x18\x01 \x03(\x0b\x32\".agentregistry.v1.RoutingCandidate\"H\n\x10KeepAliveRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"l\n\x11KeepAliveResponse\x12/\n\x0b\x65xpire_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"D\n\x12WatchAgentsRequest\x12\x1b\n\x0esince_revision\x18\x01 \x01(\x03H\x00\x88\x01\x01\x42\x11\n\x0f_since_revision\"D\n\x13WatchAgentsResponse\x12-\n\x06\x63hange\x18\x01 \x01(\x0b\x32\x1d.agentregistry.v1.AgentChange\"\x86\x01\n\x0b\x41gentChange\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12/\n\x04type\x18\x02 \x01(\x0e\x32!.agentregistry.v1.AgentChangeType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12&\n\x05\x61gent\x18\x04 \x01(\x0b\x32\x17.agentregistry.v1.Agent\"\xbf\x01\n\x16ImportAgentCardRequest\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x46\n\x07headers\x18\x03 \x03(\x0b\x32\x35.agentregistry.v1.ImportAgentCardRequest.HeadersEntry\x12\x12\n\nrequest_id\x18\n \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"A\n\x17ImportAgentCardResponse\x12&\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x17.agentregistry.v1.Agent*]\n\x0c\x45xportFormat\x12\x1d\n\x19\x45XPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45XPORT_FORMAT_JSON\x10\x01\x12\x16\n\x12\x45XPORT_FORMAT_YAML\x10\x02*m\n\x0f\x41gentChangeType\x12!\n\x1d\x41GENT_CHANGE_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_CHANGE_TYPE_PUT\x10\x01\x12\x1c\n\x18\x41GENT_CHANGE_TYPE_DELETE\x10\x02\x32\xef\t\n\x0fRegistryService\x12W\n\nListAgents\x12#.agentregistry.v1.ListAgentsRequest\x1a$.agentregistry.v1.ListAgentsResponse\x12Q\n\x08GetAgent\x12!.agentregistry.v1.GetAgentRequest\x1a\".agentregistry.v1.GetAgentResponse\x12`\n\rRegisterAgent\x12&.agentregistry.v1.RegisterAgentRequest\x1a\'.agentregistry.v1.RegisterAgentResponse\x12r\n\x13\x42\x61tchRegisterAgents\x12,.agentregistry.v1.BatchRegisterAgentsRequest\x1a-.agentregistry.v1.BatchRegisterAgentsResponse\x12Z\n\x0bUpdateAgent\x12$.agentregistry.v1.UpdateAgentRequest\x1a%.agentregistry.v1.UpdateAgentResponse\x12\x66\n\x0fSetAgentEnabled\x12(.agentregistry.v1.SetAgentEnabledRequest\x1a).agentregistry.v1.SetAgentEnabledResponse\x12Z\n\x0b\x44\x65leteAgent\x12$.agentregistry.v1.DeleteAgentRequest\x1a%.agentregistry.v1.DeleteAgentResponse\x12Z\n\x0bReloadAgent\x12$.agentregistry.v1.ReloadAgentRequest\x1a%.agentregistry.v1.ReloadAgentResponse\x12\x63\n\x0e\x45xportRegistry\x12\'.agentregistry.v1.ExportRegistryRequest\x1a(.agentregistry.v1.ExportRegistryResponse\x12]\n\x0cSearchAgents\x12%.agentregistry.v1.SearchAgentsRequest\x1a&.agentregistry.v1.SearchAgentsResponse\x12\x66\n\x0fImportAgentCard\x12(.agentregistry.v1.ImportAgentCardRequest\x1a).agentregistry.v1.ImportAgentCardResponse\x12T\n\tKeepAlive\x12\".agentregistry.v1.KeepAliveRequest\x1a#.agentregistry.v1.KeepAliveResponse\x12\\\n\x0bWatchAgents\x12$.agentregistry.v1.WatchAgentsRequest\x1a%.agentregistry.v1.WatchAgentsResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,62 +38,66 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._loaded_options = None
   _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_EXPORTFORMAT']._serialized_start=2257
-  _globals['_EXPORTFORMAT']._serialized_end=2350
-  _globals['_AGENTCHANGETYPE']._serialized_start=2352
-  _globals['_AGENTCHANGETYPE']._serialized_end=2461
-  _globals['_LISTAGENTSREQUEST']._serialized_start=158
-  _globals['_LISTAGENTSREQUEST']._serialized_end=324
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=326
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=450
-  _globals['_GETAGENTREQUEST']._serialized_start=452
-  _globals['_GETAGENTREQUEST']._serialized_end=483
-  _globals['_GETAGENTRESPONSE']._serialized_start=485
-  _globals['_GETAGENTRESPONSE']._serialized_end=543
-  _globals['_REGISTERAGENTREQUEST']._serialized_start=545
-  _globals['_REGISTERAGENTREQUEST']._serialized_end=627
-  _globals['_REGISTERAGENTRESPONSE']._serialized_start=629
-  _globals['_REGISTERAGENTRESPONSE']._serialized_end=692
-  _globals['_BATCHREGISTERAGENTSREQUEST']._serialized_start=694
-  _globals['_BATCHREGISTERAGENTSREQUEST']._serialized_end=783
-  _globals['_BATCHREGISTERAGENTSRESPONSE']._serialized_start=785
-  _globals['_BATCHREGISTERAGENTSRESPONSE']._serialized_end=855
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=858
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=987
-  _globals['_UPDATEAGENTRESPONSE']._serialized_start=989
-  _globals['_UPDATEAGENTRESPONSE']._serialized_end=1050
-  _globals['_SETAGENTENABLEDREQUEST']._serialized_start=1052
-  _globals['_SETAGENTENABLEDREQUEST']._serialized_end=1141
-  _globals['_SETAGENTENABLEDRESPONSE']._serialized_start=1143
-  _globals['_SETAGENTENABLEDRESPONSE']._serialized_end=1208
-  _globals['_DELETEAGENTREQUEST']._serialized_start=1210
-  _globals['_DELETEAGENTREQUEST']._serialized_end=1278
-  _globals['_DELETEAGENTRESPONSE']._serialized_start=1280
-  _globals['_DELETEAGENTRESPONSE']._serialized_end=1301
-  _globals['_RELOADAGENTREQUEST']._serialized_start=1303
-  _globals['_RELOADAGENTREQUEST']._serialized_end=1357
-  _globals['_RELOADAGENTRESPONSE']._serialized_start=1359
-  _globals['_RELOADAGENTRESPONSE']._serialized_end=1420
-  _globals['_EXPORTREGISTRYREQUEST']._serialized_start=1422
-  _globals['_EXPORTREGISTRYREQUEST']._serialized_end=1493
-  _globals['_EXPORTREGISTRYRESPONSE']._serialized_start=1495
-  _globals['_EXPORTREGISTRYRESPONSE']._serialized_end=1579
-  _globals['_SEARCHAGENTSREQUEST']._serialized_start=1581
-  _globals['_SEARCHAGENTSREQUEST']._serialized_end=1637
-  _globals['_SEARCHAGENTSRESPONSE']._serialized_start=1639
-  _globals['_SEARCHAGENTSRESPONSE']._serialized_end=1717
-  _globals['_WATCHAGENTSREQUEST']._serialized_start=1719
-  _globals['_WATCHAGENTSREQUEST']._serialized_end=1787
-  _globals['_WATCHAGENTSRESPONSE']._serialized_start=1789
-  _globals['_WATCHAGENTSRESPONSE']._serialized_end=1857
-  _globals['_AGENTCHANGE']._serialized_start=1860
-  _globals['_AGENTCHANGE']._serialized_end=1994
-  _globals['_IMPORTAGENTCARDREQUEST']._serialized_start=1997
-  _globals['_IMPORTAGENTCARDREQUEST']._serialized_end=2188
-  _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._serialized_start=2142
-  _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._serialized_end=2188
-  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_start=2190
-  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_end=2255
-  _globals['_REGISTRYSERVICE']._serialized_start=2464
-  _globals['_REGISTRYSERVICE']._serialized_end=3641
+  _globals['_EXPORTFORMAT']._serialized_start=2506
+  _globals['_EXPORTFORMAT']._serialized_end=2599
+  _globals['_AGENTCHANGETYPE']._serialized_start=2601
+  _globals['_AGENTCHANGETYPE']._serialized_end=2710
+  _globals['_LISTAGENTSREQUEST']._serialized_start=223
+  _globals['_LISTAGENTSREQUEST']._serialized_end=389
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=391
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=515
+  _globals['_GETAGENTREQUEST']._serialized_start=517
+  _globals['_GETAGENTREQUEST']._serialized_end=548
+  _globals['_GETAGENTRESPONSE']._serialized_start=550
+  _globals['_GETAGENTRESPONSE']._serialized_end=608
+  _globals['_REGISTERAGENTREQUEST']._serialized_start=610
+  _globals['_REGISTERAGENTREQUEST']._serialized_end=692
+  _globals['_REGISTERAGENTRESPONSE']._serialized_start=694
+  _globals['_REGISTERAGENTRESPONSE']._serialized_end=757
+  _globals['_BATCHREGISTERAGENTSREQUEST']._serialized_start=759
+  _globals['_BATCHREGISTERAGENTSREQUEST']._serialized_end=848
+  _globals['_BATCHREGISTERAGENTSRESPONSE']._serialized_start=850
+  _globals['_BATCHREGISTERAGENTSRESPONSE']._serialized_end=920
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=923
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=1052
+  _globals['_UPDATEAGENTRESPONSE']._serialized_start=1054
+  _globals['_UPDATEAGENTRESPONSE']._serialized_end=1115
+  _globals['_SETAGENTENABLEDREQUEST']._serialized_start=1117
+  _globals['_SETAGENTENABLEDREQUEST']._serialized_end=1206
+  _globals['_SETAGENTENABLEDRESPONSE']._serialized_start=1208
+  _globals['_SETAGENTENABLEDRESPONSE']._serialized_end=1273
+  _globals['_DELETEAGENTREQUEST']._serialized_start=1275
+  _globals['_DELETEAGENTREQUEST']._serialized_end=1343
+  _globals['_DELETEAGENTRESPONSE']._serialized_start=1345
+  _globals['_DELETEAGENTRESPONSE']._serialized_end=1366
+  _globals['_RELOADAGENTREQUEST']._serialized_start=1368
+  _globals['_RELOADAGENTREQUEST']._serialized_end=1422
+  _globals['_RELOADAGENTRESPONSE']._serialized_start=1424
+  _globals['_RELOADAGENTRESPONSE']._serialized_end=1485
+  _globals['_EXPORTREGISTRYREQUEST']._serialized_start=1487
+  _globals['_EXPORTREGISTRYREQUEST']._serialized_end=1558
+  _globals['_EXPORTREGISTRYRESPONSE']._serialized_start=1560
+  _globals['_EXPORTREGISTRYRESPONSE']._serialized_end=1644
+  _globals['_SEARCHAGENTSREQUEST']._serialized_start=1646
+  _globals['_SEARCHAGENTSREQUEST']._serialized_end=1702
+  _globals['_SEARCHAGENTSRESPONSE']._serialized_start=1704
+  _globals['_SEARCHAGENTSRESPONSE']._serialized_end=1782
+  _globals['_KEEPALIVEREQUEST']._serialized_start=1784
+  _globals['_KEEPALIVEREQUEST']._serialized_end=1856
+  _globals['_KEEPALIVERESPONSE']._serialized_start=1858
+  _globals['_KEEPALIVERESPONSE']._serialized_end=1966
+  _globals['_WATCHAGENTSREQUEST']._serialized_start=1968
+  _globals['_WATCHAGENTSREQUEST']._serialized_end=2036
+  _globals['_WATCHAGENTSRESPONSE']._serialized_start=2038
+  _globals['_WATCHAGENTSRESPONSE']._serialized_end=2106
+  _globals['_AGENTCHANGE']._serialized_start=2109
+  _globals['_AGENTCHANGE']._serialized_end=2243
+  _globals['_IMPORTAGENTCARDREQUEST']._serialized_start=2246
+  _globals['_IMPORTAGENTCARDREQUEST']._serialized_end=2437
+  _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._serialized_start=2391
+  _globals['_IMPORTAGENTCARDREQUEST_HEADERSENTRY']._serialized_end=2437
+  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_start=2439
+  _globals['_IMPORTAGENTCARDRESPONSE']._serialized_end=2504
+  _globals['_REGISTRYSERVICE']._serialized_start=2713
+  _globals['_REGISTRYSERVICE']._serialized_end=3976
 # @@protoc_insertion_point(module_scope)

@@ -95,6 +95,11 @@ class RegistryServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
                 _registered_method=True)
+        self.KeepAlive = channel.unary_unary(
+                '/agentregistry.v1.RegistryService/KeepAlive',
+                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveResponse.FromString,
+                _registered_method=True)
         self.WatchAgents = channel.unary_stream(
                 '/agentregistry.v1.RegistryService/WatchAgents',
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.WatchAgentsRequest.SerializeToString,
@@ -210,6 +215,18 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def KeepAlive(self, request, context):
+        """Renews an agent's lease, as a Consul TTL check or an etcd lease keep-alive does. An agent registered
+        with `lease_ttl` that is not renewed within its TTL becomes UNAVAILABLE, on every instance, and
+        routing skips it; the next renewal makes it AVAILABLE again. With `ttl` set, it starts a lease (or
+        replaces its TTL) for an agent registered without one.
+        Errors: NOT_FOUND; FAILED_PRECONDITION when the agent holds no lease and `ttl` is not set;
+        INVALID_ARGUMENT for a ttl outside 1 s to 1 day.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchAgents(self, request, context):
         """Streams every change of the registry after since_revision, oldest first, then each new change as it
         is committed: a PUT with the agent as stored, or a DELETE with its name, each with its revision.
@@ -280,6 +297,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ImportAgentCard,
                     request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.SerializeToString,
+            ),
+            'KeepAlive': grpc.unary_unary_rpc_method_handler(
+                    servicer.KeepAlive,
+                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveResponse.SerializeToString,
             ),
             'WatchAgents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchAgents,
@@ -590,6 +612,33 @@ class RegistryService:
             '/agentregistry.v1.RegistryService/ImportAgentCard',
             agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
             agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KeepAlive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.RegistryService/KeepAlive',
+            agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveRequest.SerializeToString,
+            agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveResponse.FromString,
             options,
             channel_credentials,
             insecure,

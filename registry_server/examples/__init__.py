@@ -1,0 +1,1 @@
+"""Example agents the README registers; copy one to start your own."""
