@@ -7,6 +7,7 @@ import json
 
 import grpc
 import pytest
+import yaml
 
 from agent_registry_client import (
     A2AEndpoint,
@@ -321,3 +322,17 @@ async def test_a_remote_agent_and_its_headers_survive_a_restart(start):
         assert restored.a2a.card.name == "Weather Agent"
         [chunk async for chunk in second.registry.get("weather_agent").instance.run("rain?", {})]
         assert executor.headers[-1]["authorization"] == SECRET
+
+
+async def test_agentctl_registers_a_remote_agent_from_a_file(client, server, tmp_path):
+    from tests.test_agentctl import agentctl
+
+    async with a2a_server(ChunkAgent(["ok"])) as url:
+        path = tmp_path / "remote.yaml"
+        record = {"name": "weather_agent", "a2a": {"url": url, "headers": {"Authorization": SECRET}}}
+        path.write_text(yaml.safe_dump(record))
+        registered = await agentctl(server, "-o", "json", "agents", "register", "-f", str(path))
+        assert registered.code == 0, registered.err
+        assert SECRET not in registered.out
+        agent = await client.get_agent("weather_agent")
+        assert agent.a2a.url == url and agent.state is AgentState.AVAILABLE
