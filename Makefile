@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 ARGS ?=
 
-.PHONY: install run test lint protos docker clean bench soak postgres run-cluster routing-eval
+.PHONY: install run demo test lint protos docker clean bench soak postgres run-cluster routing-eval
 
 $(STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -24,6 +24,9 @@ install: $(STAMP) ## create .venv with the service, the client and the dev tools
 
 run: $(STAMP) ## start the server on 127.0.0.1:8003 with ./data and the demo agents (ARGS="--port 9000")
 	$(BIN)/python -m registry_server $(ARGS)
+
+demo: $(STAMP) ## the demo agents as A2A services (tickets :5001, finops :5002, oxygen :8002) and the registry on :8003 pointing at them, data in data/demo (ARGS="--tickets-port 6001 --port 9000")
+	$(BIN)/python -m registry_server.demo_agents.launch $(ARGS)
 
 run-cluster: $(STAMP) postgres ## PostgreSQL in ./data/pg and two instances on 127.0.0.1:8003 and :8004 sharing it (Ctrl-C stops all)
 	$(BIN)/python scripts/run_cluster.py $(ARGS)

@@ -21,7 +21,7 @@ from typing import Any
 
 import grpc
 
-from bench import agents, references, registry_writes, routing, stage1
+from bench import a2a_turns, agents, references, registry_writes, routing, stage1
 from bench.processes import Child, run_load, start_echo_server, start_server
 from bench.seed import write_registry, write_sessions
 
@@ -244,6 +244,11 @@ def startup_figures(work: Path) -> tuple[list[Figure], dict[str, Any]]:
     return [figure], {"start-up s by agents": {str(k): round(v, 3) for k, v in seconds.items()}}
 
 
+def a2a_figures(work: Path) -> tuple[list[Figure], dict[str, Any]]:
+    """Turns through an A2A agent against a2a-sdk's client calling it directly, and time to first chunk."""
+    return a2a_turns.run(work)
+
+
 def throughput_ratio_figure(work: Path) -> Figure:
     data_dir = work / "throughput"
     write_registry(data_dir, 1000)
@@ -350,6 +355,7 @@ def main() -> None:
             session_figures,
             get_session_figures,
             startup_figures,
+            a2a_figures,
         ):
             print(f"bench: {step.__name__} ...", file=sys.stderr, flush=True)
             result = step(work) if step is not stage1_figures else step()  # type: ignore[call-arg]

@@ -64,6 +64,10 @@ class ServerConfig:
     agent_modules: tuple[str, ...] = (DEMO_AGENTS_PACKAGE,)
     agent_workers: int = 2
     max_agent_output_bytes: int = 256 * 1024
+    probe_interval_s: float = 5.0
+    probe_timeout_s: float = 2.0
+    probe_failures: int = 3
+    probe_max_backoff_s: float = 60.0
 
     def routing(self) -> RoutingConfig:
         """The routing settings: defaults, then the routing config file, then flags and variables."""
@@ -268,6 +272,20 @@ FLAGS = (
         int,
         "largest answer kept from one agent in one turn; the rest is cut with a note",
     ),
+    Flag("--probe-interval", "probe_interval_s", float, "seconds between health probes of each remote agent"),
+    Flag("--probe-timeout", "probe_timeout_s", float, "seconds a remote agent gets to answer a probe"),
+    Flag(
+        "--probe-failures",
+        "probe_failures",
+        int,
+        "failed probes in a row that make a remote agent UNAVAILABLE",
+    ),
+    Flag(
+        "--probe-max-backoff",
+        "probe_max_backoff_s",
+        float,
+        "longest wait between probes of an unavailable remote agent, in seconds",
+    ),
 )
 
 
@@ -329,6 +347,10 @@ def _problem(config: ServerConfig) -> str | None:
         return "--max-message-bytes must be at least 1024"
     if config.database_url and not config.database_url.startswith(("postgresql://", "postgres://")):
         return "--database-url must be a postgresql:// URL (leave it unset for the embedded stores)"
+    if min(config.probe_interval_s, config.probe_timeout_s, config.probe_max_backoff_s) <= 0:
+        return "--probe-interval, --probe-timeout and --probe-max-backoff must be positive"
+    if config.probe_failures < 1:
+        return "--probe-failures must be at least 1"
     if config.max_content_bytes < 1 or config.sqlite_busy_timeout_ms < 0:
         return "--max-content-bytes must be positive and --sqlite-busy-timeout-ms not negative"
     if config.metrics_port is not None and not 0 <= config.metrics_port <= 65535:

@@ -23,6 +23,7 @@ from agentregistry.v1 import (
     session_service_pb2_grpc,
 )
 from registry_server.agents.agent_host import AgentHost
+from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.reflection import enable_reflection
 from registry_server.api.registry_servicer import RegistryServicer
@@ -74,9 +75,12 @@ class RegistryServer:
     metrics_port: int | None = None
     _stop_metrics: Callable[[], None] | None = field(default=None, repr=False)
     agent_host: AgentHost | None = None
+    agent_health: HealthMonitor | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
+        if self.agent_health is not None:
+            await self.agent_health.stop()
         await self.health.enter_graceful_shutdown()
         self.registry.end_watches()
         await self.server.stop(self.config.shutdown_grace_s if grace_s is None else grace_s)
@@ -164,15 +168,11 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     track_registry(lambda: len(registry), lambda: _unavailable_count(registry))
     log_file_descriptor_budget(config)
     purger.start()
+    agent_health = HealthMonitor(registry, _probe_settings(config))
+    agent_health.start()
     for service in ("", *SERVICE_NAMES):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
-    _log_ready(registry, config.host, port)
-    log.info(
-        "stage 2: %s",
-        f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
-    )
-    if metrics_port is not None:
-        log.info("metrics at http://%s:%d/metrics", config.host, metrics_port)
+    _log_started(registry, router.config, config.host, port, metrics_port)
     return RegistryServer(
         server,
         health,
@@ -187,7 +187,21 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         metrics_port,
         stop_metrics,
         agent_host,
+        agent_health,
     )
+
+
+def _log_started(
+    registry: AgentRegistry, routing: RoutingConfig, host: str, port: int, metrics_port: int | None
+) -> None:
+    """The start-up lines: the agents and address, how stage 2 decides, and where the metrics are."""
+    _log_ready(registry, host, port)
+    log.info(
+        "stage 2: %s",
+        f"Gemini {routing.gemini_model}" if routing.gemini_api_key else "offline selector (no API key)",
+    )
+    if metrics_port is not None:
+        log.info("metrics at http://%s:%d/metrics", host, metrics_port)
 
 
 def _add_services(
@@ -223,6 +237,15 @@ def _add_services(
 
 def _unavailable_count(registry: AgentRegistry) -> int:
     return sum(1 for agent in registry.agents() if agent.state is AgentState.UNAVAILABLE)
+
+
+def _probe_settings(config: ServerConfig) -> ProbeSettings:
+    return ProbeSettings(
+        interval_s=config.probe_interval_s,
+        timeout_s=config.probe_timeout_s,
+        failures_to_unavailable=config.probe_failures,
+        max_backoff_s=config.probe_max_backoff_s,
+    )
 
 
 def _gemini(routing: RoutingConfig) -> GeminiSelector | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import agents, stage1
+from bench import a2a_turns, agents, stage1
 from bench.load import main as run_scenario
 from bench.seed import write_registry, write_sessions
 from tests.conftest import AGENT_MODULES, StartServer
@@ -56,6 +56,12 @@ def test_stage1_measures() -> None:
     assert result["count"] == 20 and result["p50"] > 0
     assert stage1.registration_ms(index, examples=50, count=3)["p50"] > 0
     assert stage1.memory_per_agent_kb(count=20) > 0
+
+
+def test_the_a2a_bench_runs(tmp_path: Path) -> None:
+    figures, medians = a2a_turns.run(tmp_path, turns=2, warmup=1)
+    assert {"direct_turn", "runtime_turn", "route_and_invoke_turn"} <= set(medians["a2a p50 ms"])
+    assert len(figures) == 4 and all(figure["reference_p50"] > 0 for figure in figures)
 
 
 def test_the_physical_references_measure(tmp_path: Path) -> None:

@@ -558,6 +558,13 @@ async def test_arbitrary_request_bytes_get_a_documented_code(
         await watch_outcome(channel.unary_stream(path)(raw, timeout=WATCH_READ_S))
         return
     call = channel.unary_stream(path)(raw) if streaming else channel.unary_unary(path)(raw)
+    if path.endswith("/WatchAgents"):
+        # A watch streams until its caller leaves: still open after a while is a valid request's outcome.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1):
+                await outcome(call)
+        call.cancel()
+        return
     await outcome(call)
 
 

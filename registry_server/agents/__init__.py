@@ -1,1 +1,1 @@
-"""Agent runtimes: in-process factories hosted in worker processes, ADK agents, remote agents."""
+"""Agent runtimes: factories in worker processes, ADK agents, remote A2A agents and their health."""

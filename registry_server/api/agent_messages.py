@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
 from agentregistry.v1 import agent_pb2
-from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
+from registry_server.agents.a2a.headers import masked
+from registry_server.domain.agent import (
+    A2AEndpoint,
+    AgentSpec,
+    AgentState,
+    Capabilities,
+    FactoryRef,
+    RegisteredAgent,
+)
 from registry_server.domain.errors import FieldViolation, ValidationError
 from registry_server.registry.validation import CAPABILITY_LISTS, NON_FINITE_PROBLEM
 
@@ -18,7 +27,7 @@ _STATE_TO_PROTO = {
 _STATE_FROM_PROTO: dict[int, AgentState] = {proto: state for state, proto in _STATE_TO_PROTO.items()}
 _ALL_CAPABILITY_PATHS = [f"capabilities.{name}" for name in (*CAPABILITY_LISTS, "priority")]
 _MASK_ALIASES = {"capabilities": _ALL_CAPABILITY_PATHS, "priority": ["capabilities.priority"]}
-_MASK_PATHS = {"description", "factory", "tags", "enabled", *_ALL_CAPABILITY_PATHS}
+_MASK_PATHS = {"description", "factory", "a2a", "tags", "enabled", *_ALL_CAPABILITY_PATHS}
 
 
 class AgentMessageCache:
@@ -48,7 +57,6 @@ def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
     message = agent_pb2.Agent(
         name=spec.name,
         description=spec.description,
-        factory=agent_pb2.AgentFactory(module=spec.factory.module, function=spec.factory.function),
         capabilities=agent_pb2.AgentCapabilities(
             **{name: list(getattr(spec.capabilities, name)) for name in CAPABILITY_LISTS},
             priority=spec.capabilities.priority,
@@ -60,8 +68,14 @@ def agent_to_proto(agent: RegisteredAgent) -> agent_pb2.Agent:
         etag=agent.etag,
         revision=agent.revision,
     )
-    if spec.factory.kwargs:
-        message.factory.kwargs.update(spec.factory.kwargs)
+    if spec.factory is not None:
+        message.factory.CopyFrom(
+            agent_pb2.AgentFactory(module=spec.factory.module, function=spec.factory.function)
+        )
+        if spec.factory.kwargs:
+            message.factory.kwargs.update(spec.factory.kwargs)
+    if spec.a2a is not None:
+        message.a2a.CopyFrom(endpoint_to_proto(_with_built_card(spec.a2a, agent.instance)))
     if spec.create_time:
         message.create_time.FromDatetime(spec.create_time)
     if spec.update_time:
@@ -80,18 +94,21 @@ def state_from_proto(state: int) -> AgentState | None:
 
 def spec_from_proto(message: agent_pb2.Agent, field: str) -> AgentSpec:
     """The spec of an Agent message to register; output-only fields are ignored."""
-    if not message.HasField("factory"):
+    runtime = message.WhichOneof("runtime")
+    if runtime is None:
         raise ValidationError(
             [
                 FieldViolation(
-                    f"{field}.factory", "is required: give the module and function that build the agent"
+                    f"{field}.factory",
+                    "is required: give the module and function that build the agent, or an a2a endpoint",
                 )
             ]
         )
     return AgentSpec(
         name=message.name,
         description=message.description,
-        factory=_factory_from_proto(message.factory, f"{field}.factory"),
+        factory=_factory_from_proto(message.factory, f"{field}.factory") if runtime == "factory" else None,
+        a2a=endpoint_from_proto(message.a2a) if runtime == "a2a" else None,
         capabilities=_capabilities_from_proto(message.capabilities),
         tags=tuple(message.tags),
         enabled=message.enabled if message.HasField("enabled") else True,
@@ -115,6 +132,12 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
             if not message.HasField("factory"):
                 raise ValidationError.single("agent.factory", "is in update_mask but not set")
             changes[path] = _factory_from_proto(message.factory, "agent.factory")
+            changes["a2a"] = None
+        elif path == "a2a":
+            if not message.HasField("a2a"):
+                raise ValidationError.single("agent.a2a", "is in update_mask but not set")
+            changes[path] = endpoint_from_proto(message.a2a)
+            changes["factory"] = None
         elif path == "tags":
             changes[path] = tuple(message.tags)
         elif path in {"description", "enabled"}:
@@ -122,6 +145,49 @@ def changes_from_proto(message: agent_pb2.Agent, paths: list[str]) -> dict[str, 
         else:
             changes[path] = getattr(capabilities, path.split(".", 1)[1])
     return changes
+
+
+def _with_built_card(endpoint: A2AEndpoint, instance: object) -> A2AEndpoint:
+    """An endpoint stored without a card (a hand-written registry file) shows the card read when built."""
+    if endpoint.card is None and instance is not None:
+        # Only an A2A agent's instance exists here, so a2a-sdk is loaded already.
+        from registry_server.agents.a2a.card import card_summary
+        from registry_server.agents.a2a.runtime import A2AAgent
+
+        if isinstance(instance, A2AAgent):
+            return replace(endpoint, card=card_summary(instance.card))
+    return endpoint
+
+
+def endpoint_to_proto(endpoint: A2AEndpoint) -> agent_pb2.A2AEndpoint:
+    """The A2AEndpoint message, header values masked."""
+    message = agent_pb2.A2AEndpoint(url=endpoint.url, headers=masked(endpoint.headers))
+    card = endpoint.card
+    if card is not None:
+        message.card.CopyFrom(
+            agent_pb2.A2AAgentCard(
+                name=card.name,
+                description=card.description,
+                streaming=card.streaming,
+                interface_url=card.interface_url,
+                skills=[
+                    agent_pb2.A2ASkill(
+                        id=skill.id,
+                        name=skill.name,
+                        description=skill.description,
+                        tags=list(skill.tags),
+                        examples=list(skill.examples),
+                    )
+                    for skill in card.skills
+                ],
+            )
+        )
+    return message
+
+
+def endpoint_from_proto(message: agent_pb2.A2AEndpoint) -> A2AEndpoint:
+    """The endpoint of a request; its output-only card is ignored."""
+    return A2AEndpoint(url=message.url, headers=dict(message.headers))
 
 
 def _factory_from_proto(message: agent_pb2.AgentFactory, field: str) -> FactoryRef:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,8 @@ from grpc import aio
 
 from agentregistry.v1 import agent_pb2, registry_service_pb2_grpc
 from agentregistry.v1 import registry_service_pb2 as pb
+from registry_server.agents.a2a.headers import masked_document, unmasked
+from registry_server.agents.a2a.registration import read_card, spec_from_card, with_card
 from registry_server.api.agent_messages import (
     AgentMessageCache,
     agent_to_proto,
@@ -23,12 +26,13 @@ from registry_server.api.agent_messages import (
 from registry_server.api.lease_messages import keep_alive_response, ttl_from_proto, with_lease
 from registry_server.api.request_ids import request_key
 from registry_server.api.routing_messages import candidates_to_proto
-from registry_server.domain.agent import AgentState, RegisteredAgent
+from registry_server.domain.agent import A2AEndpoint, AgentState, RegisteredAgent
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_listing import AgentFilter
 from registry_server.registry.agent_registry import AgentRegistry
+from registry_server.registry.endpoint_validation import endpoint_violations
 from registry_server.registry.leases import LeaseKeeper, MemoryLeaseStore
 from registry_server.registry.store import ChangeKind, ChangeRecord
 from registry_server.registry.validation import validate_name
@@ -83,9 +87,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         self, request: pb.RegisterAgentRequest, context: Context
     ) -> pb.RegisterAgentResponse:
         ttl = ttl_from_proto(request.agent, "agent.lease_ttl")
-        agent = await self._registry.register(
-            spec_from_proto(request.agent, "agent"), request_key("RegisterAgent", request)
-        )
+        spec = await with_card(spec_from_proto(request.agent, "agent"))
+        agent = await self._registry.register(spec, request_key("RegisterAgent", request))
         await self._start_lease(agent, ttl)
         return pb.RegisterAgentResponse(
             agent=with_lease(agent_to_proto(agent), self._leases.lease_of(agent.name))
@@ -100,6 +103,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             )
         ttls = [ttl_from_proto(agent, f"agents[{i}].lease_ttl") for i, agent in enumerate(request.agents)]
         specs = [spec_from_proto(agent, f"agents[{i}]") for i, agent in enumerate(request.agents)]
+        specs = [await with_card(spec, f"agents[{i}]") for i, spec in enumerate(specs)]
         agents = await self._registry.register_many(
             specs, request=request_key("BatchRegisterAgents", request)
         )
@@ -124,6 +128,8 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def UpdateAgent(self, request: pb.UpdateAgentRequest, context: Context) -> pb.UpdateAgentResponse:
         validate_name(request.agent.name, "agent.name")
         changes = changes_from_proto(request.agent, list(request.update_mask.paths))
+        if changes.get("a2a") is not None:
+            changes["a2a"] = await self._endpoint_with_card(request.agent.name, changes["a2a"])
         agent = await self._registry.update(
             request.agent.name, changes, request.agent.etag, request_key("UpdateAgent", request)
         )
@@ -149,7 +155,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def ExportRegistry(
         self, request: pb.ExportRegistryRequest, context: Context
     ) -> pb.ExportRegistryResponse:
-        document = self._registry.export_document()
+        document = masked_document(self._registry.export_document())
         if request.format == pb.EXPORT_FORMAT_YAML:
             content = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
             content_type = "application/yaml"
@@ -159,6 +165,26 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return pb.ExportRegistryResponse(
             content=content, content_type=content_type, agent_count=len(document["agents"])
         )
+
+    async def ImportAgentCard(
+        self, request: pb.ImportAgentCardRequest, context: aio.ServicerContext
+    ) -> pb.ImportAgentCardResponse:
+        if request.name:
+            validate_name(request.name)
+        key = request_key("ImportAgentCard", request)
+        spec = await spec_from_card(request.url, request.name, dict(request.headers))
+        agent = await self._registry.register(spec, key)
+        return pb.ImportAgentCardResponse(agent=agent_to_proto(agent))
+
+    async def _endpoint_with_card(self, name: str, endpoint: A2AEndpoint) -> A2AEndpoint:
+        """The endpoint of an update: masked header values sent back keep the stored ones; its card read."""
+        current = self._registry.get(name).spec.a2a
+        if current is not None:
+            endpoint = replace(endpoint, headers=unmasked(endpoint.headers, current.headers))
+        violations = endpoint_violations(endpoint, "agent.a2a")
+        if violations:
+            raise ValidationError(violations)
+        return replace(endpoint, card=await read_card(endpoint))
 
     async def SearchAgents(
         self, request: pb.SearchAgentsRequest, context: Context

@@ -23,6 +23,37 @@ class FactoryRef:
 
 
 @dataclass(frozen=True)
+class A2ASkill:
+    """One skill of an A2A agent card."""
+
+    id: str
+    name: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class A2ACard:
+    """What the registry keeps of an A2A agent card: enough to call the agent without reading it again."""
+
+    name: str
+    description: str
+    interface_url: str
+    streaming: bool = False
+    skills: tuple[A2ASkill, ...] = ()
+
+
+@dataclass(frozen=True)
+class A2AEndpoint:
+    """A remote agent reached over A2A: its base URL, the headers of its own auth, and its card."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    card: A2ACard | None = None
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """The terms an agent answers to, and its tie-breaking priority."""
 
@@ -36,20 +67,31 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """What the registry stores about an agent; everything here survives a restart."""
+    """What the registry stores about an agent; everything here survives a restart.
+
+    Exactly one of `factory` (built in the server) and `a2a` (reached over A2A) is set.
+    """
 
     name: str
-    factory: FactoryRef
+    factory: FactoryRef | None = None
     description: str = ""
     capabilities: Capabilities = Capabilities()
     tags: tuple[str, ...] = ()
     enabled: bool = True
     create_time: datetime | None = None
     update_time: datetime | None = None
+    a2a: A2AEndpoint | None = None
+
+    @property
+    def runtime_label(self) -> str:
+        """How the agent runs, for messages: `module.function` or the A2A URL."""
+        if self.a2a is not None:
+            return f"A2A {self.a2a.url}"
+        return self.factory.qualified_name if self.factory else "no runtime"
 
 
 class AgentState(enum.Enum):
-    """Whether the factory built the agent the last time it ran."""
+    """Whether the agent can be routed to: built by its factory, or answering its health probes."""
 
     AVAILABLE = "AVAILABLE"
     UNAVAILABLE = "UNAVAILABLE"

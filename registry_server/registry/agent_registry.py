@@ -151,7 +151,7 @@ class AgentRegistry:
         if previous is not None:
             return self._results_of(previous)
         specs = self._checked_new(specs, prefix)
-        instances = [await self._builder.build(spec.factory) for spec in specs]
+        instances = [await self._build(spec) for spec in specs]
         now = self._clock()
         built = []
         for spec, instance in zip(specs, instances, strict=True):
@@ -169,7 +169,7 @@ class AgentRegistry:
             except DuplicateRequestError as exc:
                 return await self._repeated(exc)
             for agent in created:
-                log.info("registered agent %s (%s)", agent.name, agent.spec.factory.qualified_name)
+                log.info("registered agent %s (%s)", agent.name, agent.spec.runtime_label)
             return created
         raise _too_contended(specs[0].name)
 
@@ -208,7 +208,7 @@ class AgentRegistry:
             spec = normalise_spec(apply_changes(current.spec, changes), prefix="agent")
             if _runtime(spec) == _runtime(current.spec):
                 return replace(current, spec=spec)
-            instance = await self._builder.build(spec.factory)
+            instance = await self._build(spec)
             return replace(
                 current, spec=spec, instance=instance, state=AgentState.AVAILABLE, state_message=""
             )
@@ -280,7 +280,7 @@ class AgentRegistry:
         for _ in range(MAX_ATTEMPTS):
             started = self.get(name)
             try:
-                instance = await self._builder.build(started.spec.factory, reimport=True)
+                instance = await self._build(started.spec, reimport=True)
             except FactoryError as exc:
                 if HealthSource.BUILD in self._health_of(name).failures:
                     self._judge(name, HealthSource.BUILD, False, exc.cause)
@@ -503,19 +503,31 @@ class AgentRegistry:
         for listener in self._listeners:
             listener(name, agent)
 
+    async def _build(self, spec: AgentSpec, *, reimport: bool = False) -> object:
+        """The agent's runtime: a client of its A2A endpoint, or what its factory builds (in a worker)."""
+        if spec.a2a is not None:
+            # Imported on first use: a2a-sdk's client costs start-up time that registries without remote
+            # agents should not pay.
+            from registry_server.agents.a2a.runtime import build_a2a_agent
+
+            return await build_a2a_agent(spec.name, spec.a2a)
+        if spec.factory is None:
+            raise FactoryError("", "", "the agent has neither a factory nor an a2a endpoint")
+        return await self._builder.build(spec.factory, reimport=reimport)
+
     async def _built(self, stored: StoredAgent) -> RegisteredAgent:
         spec, etag, revision = stored.spec, stored.etag, stored.revision
         try:
-            instance = await self._builder.build(spec.factory)
+            instance = await self._build(spec)
         except FactoryError as exc:
             log.error("agent %s is unavailable: %s", spec.name, shown(str(exc)))
             return RegisteredAgent(spec, etag, AgentState.UNAVAILABLE, exc.cause, revision=revision)
         return RegisteredAgent(spec, etag, AgentState.AVAILABLE, "", instance, revision)
 
 
-def _runtime(spec: AgentSpec) -> object:
+def _runtime(spec: AgentSpec) -> tuple[object, object]:
     """What building the agent depends on: a change of it means a rebuild."""
-    return spec.factory
+    return spec.factory, spec.a2a
 
 
 def _with_health(agent: RegisteredAgent, health: AgentHealth) -> RegisteredAgent:

@@ -12,7 +12,7 @@ from registry_server.registry.validation import CAPABILITY_LISTS
 
 # Fields UpdateAgent may replace; `capabilities.<list>` and `capabilities.priority` replace one part.
 UPDATABLE_FIELDS = frozenset(
-    {"description", "factory", "tags", "enabled", "capabilities.priority"}
+    {"description", "factory", "a2a", "tags", "enabled", "capabilities.priority"}
     | {f"capabilities.{list_name}" for list_name in CAPABILITY_LISTS}
 )
 

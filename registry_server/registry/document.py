@@ -11,6 +11,7 @@ from typing import Any
 
 from registry_server.domain.agent import AgentSpec, Capabilities, FactoryRef
 from registry_server.domain.errors import ValidationError
+from registry_server.registry.endpoint_record import endpoint_from_record, endpoint_to_record
 from registry_server.registry.validation import CAPABILITY_LISTS, normalise_spec
 
 FORMAT_VERSION = "1.0.0"
@@ -26,11 +27,7 @@ def spec_to_record(spec: AgentSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "description": spec.description,
-        "factory": {
-            "module": spec.factory.module,
-            "function": spec.factory.function,
-            "kwargs": dict(spec.factory.kwargs),
-        },
+        **_runtime_record(spec),
         "capabilities": {
             **{list_name: list(getattr(capabilities, list_name)) for list_name in CAPABILITY_LISTS},
             "priority": capabilities.priority,
@@ -39,6 +36,16 @@ def spec_to_record(spec: AgentSpec) -> dict[str, Any]:
         "enabled": spec.enabled,
         "create_time": _format_time(spec.create_time),
         "update_time": _format_time(spec.update_time),
+    }
+
+
+def _runtime_record(spec: AgentSpec) -> dict[str, Any]:
+    """`{"factory": {...}}` or `{"a2a": {...}}`: how the agent runs."""
+    if spec.a2a is not None:
+        return {"a2a": endpoint_to_record(spec.a2a)}
+    factory = spec.factory or FactoryRef("", "")
+    return {
+        "factory": {"module": factory.module, "function": factory.function, "kwargs": dict(factory.kwargs)}
     }
 
 
@@ -152,22 +159,13 @@ def parse_document(document: object) -> list[AgentSpec]:
 def _spec_from_record(name: str, record: dict[str, Any]) -> AgentSpec:
     if "name" in record and record["name"] != name:
         raise DocumentError(f"agent stored under {name!r} is named {record['name']!r}")
-    factory = record.get("factory")
-    if factory is None:  # the original design stored the factory as flat fields
-        factory = {
-            "module": record.get("factory_module", ""),
-            "function": record.get("factory_function", ""),
-            "kwargs": record.get("factory_kwargs") or {},
-        }
     capabilities = record.get("capabilities") or {}
+    a2a = record.get("a2a")
     return AgentSpec(
         name=name,
         description=_text(record.get("description", ""), "description"),
-        factory=FactoryRef(
-            module=_text(factory.get("module", ""), "factory.module"),
-            function=_text(factory.get("function", ""), "factory.function"),
-            kwargs=dict(factory.get("kwargs") or {}),
-        ),
+        factory=None if a2a is not None else _factory_from_record(record),
+        a2a=None if a2a is None else endpoint_from_record(a2a),
         capabilities=Capabilities(
             **{key: _terms(capabilities.get(key), f"capabilities.{key}") for key in CAPABILITY_LISTS},
             priority=_integer(capabilities.get("priority", 0), "capabilities.priority"),
@@ -176,6 +174,21 @@ def _spec_from_record(name: str, record: dict[str, Any]) -> AgentSpec:
         enabled=_boolean(record.get("enabled", True), "enabled"),
         create_time=_parse_time(record.get("create_time")),
         update_time=_parse_time(record.get("update_time")),
+    )
+
+
+def _factory_from_record(record: dict[str, Any]) -> FactoryRef:
+    factory = record.get("factory")
+    if factory is None:  # the original design stored the factory as flat fields
+        factory = {
+            "module": record.get("factory_module", ""),
+            "function": record.get("factory_function", ""),
+            "kwargs": record.get("factory_kwargs") or {},
+        }
+    return FactoryRef(
+        module=_text(factory.get("module", ""), "factory.module"),
+        function=_text(factory.get("function", ""), "factory.function"),
+        kwargs=dict(factory.get("kwargs") or {}),
     )
 
 

@@ -8,9 +8,10 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from registry_server.domain.agent import AgentSpec, Capabilities
+from registry_server.domain.agent import AgentSpec, Capabilities, FactoryRef
 from registry_server.domain.errors import FieldViolation, ValidationError
 from registry_server.domain.identifiers import has_control_character, matches_whole
+from registry_server.registry.endpoint_validation import endpoint_violations
 
 # Always matched whole (matches_whole): with re.match, `$` would also accept a trailing newline.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
@@ -63,7 +64,7 @@ def normalise_spec(spec: AgentSpec, prefix: str = "agent") -> AgentSpec:
                 f"is {len(spec.description)} characters; at most {MAX_DESCRIPTION_CHARS} are allowed",
             )
         )
-    violations += _factory_violations(spec, prefix)
+    violations += _runtime_violations(spec, prefix)
     capabilities, capability_violations = _normalise_capabilities(spec.capabilities, f"{prefix}.capabilities")
     violations += capability_violations
     tags, tag_violations = _normalise_tags(spec.tags, f"{prefix}.tags")
@@ -73,8 +74,23 @@ def normalise_spec(spec: AgentSpec, prefix: str = "agent") -> AgentSpec:
     return replace(spec, capabilities=capabilities, tags=tags)
 
 
-def _factory_violations(spec: AgentSpec, prefix: str) -> list[FieldViolation]:
-    factory = spec.factory
+def _runtime_violations(spec: AgentSpec, prefix: str) -> list[FieldViolation]:
+    """Exactly one of factory and a2a, and that one valid."""
+    if spec.factory is not None and spec.a2a is not None:
+        return [FieldViolation(f"{prefix}.a2a", "give either factory or a2a, not both")]
+    if spec.a2a is not None:
+        return endpoint_violations(spec.a2a, f"{prefix}.a2a")
+    if spec.factory is None:
+        return [
+            FieldViolation(
+                f"{prefix}.factory",
+                "is required: give the module and function that build the agent, or an a2a endpoint",
+            )
+        ]
+    return _factory_violations(spec.factory, prefix)
+
+
+def _factory_violations(factory: FactoryRef, prefix: str) -> list[FieldViolation]:
     violations = []
     if not factory.module:
         violations.append(FieldViolation(f"{prefix}.factory.module", "is required, e.g. 'my_package.agents'"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from registry_server.agents.circuit_breaker import split_open_circuits
 from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.routing import (
@@ -160,8 +161,30 @@ class Router:
         return list(kept.values())
 
     async def decide(self, query: str, context: SessionContext = NO_CONTEXT) -> RoutingDecision:
-        """Stage 1, then abstention or stage 2 when two or more candidates remain."""
-        plan = self.plan(query, context)
+        """Stage 1 with abstention, then stage 2 when two or more candidates remain.
+
+        Agents whose circuit breaker is open are left out, and listed among the candidates with why.
+        """
+        plan, skipped = self._without_open_circuits(self.plan(query, context))
+        decision = await self._decide_planned(query, plan, context)
+        return replace(decision, candidates=decision.candidates + skipped) if skipped else decision
+
+    def _without_open_circuits(self, plan: Plan) -> tuple[Plan, tuple[Candidate, ...]]:
+        """The plan without the candidates whose circuit is open, and those candidates."""
+        usable, skipped = split_open_circuits(
+            plan.candidates, lambda name: getattr(self.index.agent(name), "instance", None)
+        )
+        if not skipped:
+            return plan, ()
+        position = {c.agent_name: i for i, c in enumerate(usable)}
+        picks = tuple(
+            position[plan.candidates[i].agent_name]
+            for i in plan.clause_picks
+            if plan.candidates[i].agent_name in position
+        )
+        return Plan(tuple(usable), picks, plan.clauses, plan.abstained or not usable), skipped
+
+    async def _decide_planned(self, query: str, plan: Plan, context: SessionContext) -> RoutingDecision:
         candidates = plan.candidates
         if plan.abstained:
             reason = self._no_match(candidates)

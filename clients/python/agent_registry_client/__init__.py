@@ -27,6 +27,7 @@ from agent_registry_client.errors import (
     Unavailable,
 )
 from agent_registry_client.models import (
+    A2AEndpoint,
     Agent,
     AgentChange,
     AgentPage,
@@ -62,6 +63,7 @@ from agent_registry_client.session_models import (
 from agent_registry_client.sessions import SessionClient
 
 __all__ = [
+    "A2AEndpoint",
     "Agent",
     "AgentCache",
     "AgentChange",

@@ -50,6 +50,63 @@ class Factory:
 
 
 @dataclass(frozen=True)
+class A2ASkill:
+    """One skill of an A2A agent card."""
+
+    id: str
+    name: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class A2ACard:
+    """What the server kept of a remote agent's A2A card."""
+
+    name: str
+    description: str
+    streaming: bool
+    interface_url: str
+    skills: tuple[A2ASkill, ...] = ()
+
+
+@dataclass(frozen=True)
+class A2AEndpoint:
+    """A remote agent reached over A2A. The server returns header values masked (`Bear…`); sending a
+    masked value back in an update keeps the stored one."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    card: A2ACard | None = None
+
+    def to_proto(self) -> agent_pb2.A2AEndpoint:
+        """The A2AEndpoint message (the card is output only)."""
+        return agent_pb2.A2AEndpoint(url=self.url, headers=self.headers)
+
+    @classmethod
+    def from_proto(cls, message: agent_pb2.A2AEndpoint) -> A2AEndpoint:
+        """The endpoint of a message the server returned."""
+        card = message.card if message.HasField("card") else None
+        return cls(
+            url=message.url,
+            headers=dict(message.headers),
+            card=None
+            if card is None
+            else A2ACard(
+                name=card.name,
+                description=card.description,
+                streaming=card.streaming,
+                interface_url=card.interface_url,
+                skills=tuple(
+                    A2ASkill(s.id, s.name, s.description, tuple(s.tags), tuple(s.examples))
+                    for s in card.skills
+                ),
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class Capabilities:
     """The terms an agent answers to, and its tie-breaking priority."""
 
@@ -68,10 +125,13 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class Agent:
-    """An agent: what to register, and what the server returns (with state, etag and times)."""
+    """An agent: what to register, and what the server returns (with state, etag and times).
+
+    Give exactly one of `factory` (built in the server) and `a2a` (a remote A2A agent).
+    """
 
     name: str
-    factory: Factory
+    factory: Factory | None = None
     description: str = ""
     capabilities: Capabilities = Capabilities()
     tags: tuple[str, ...] = ()
@@ -83,18 +143,22 @@ class Agent:
     update_time: datetime | None = None
     lease_ttl: timedelta | None = None  # renew with RegistryClient.keep_alive within each TTL
     revision: int = 0
+    a2a: A2AEndpoint | None = None
 
     def to_proto(self) -> agent_pb2.Agent:
         """The Agent message to send; output-only fields are left out."""
         message = agent_pb2.Agent(
             name=self.name,
             description=self.description,
-            factory=self.factory.to_proto(),
             capabilities=self.capabilities.to_proto(),
             tags=list(self.tags),
             enabled=self.enabled,
             etag=self.etag,
         )
+        if self.factory is not None:
+            message.factory.CopyFrom(self.factory.to_proto())
+        if self.a2a is not None:
+            message.a2a.CopyFrom(self.a2a.to_proto())
         if self.lease_ttl is not None:
             message.lease_ttl.FromTimedelta(self.lease_ttl)
         return message
@@ -109,7 +173,10 @@ class Agent:
                 module=message.factory.module,
                 function=message.factory.function,
                 kwargs=_whole_numbers_as_int(json_format.MessageToDict(message.factory.kwargs)),
-            ),
+            )
+            if message.HasField("factory")
+            else None,
+            a2a=A2AEndpoint.from_proto(message.a2a) if message.HasField("a2a") else None,
             capabilities=Capabilities(
                 **{name: tuple(getattr(message.capabilities, name)) for name in CAPABILITY_LISTS},
                 priority=message.capabilities.priority,

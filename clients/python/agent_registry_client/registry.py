@@ -13,6 +13,7 @@ from grpc import aio
 from agent_registry_client.base import Metadata, ServiceClient
 from agent_registry_client.errors import error_from_rpc
 from agent_registry_client.models import (
+    A2AEndpoint,
     Agent,
     AgentChange,
     AgentPage,
@@ -112,6 +113,7 @@ class RegistryClient(ServiceClient):
         etag: str = "",
         description: str | None = None,
         factory: Factory | None = None,
+        a2a: A2AEndpoint | None = None,
         tags: Sequence[str] | None = None,
         enabled: bool | None = None,
         capabilities: Capabilities | None = None,
@@ -129,6 +131,9 @@ class RegistryClient(ServiceClient):
         if factory is not None:
             message.factory.CopyFrom(factory.to_proto())
             paths.append("factory")
+        if a2a is not None:
+            message.a2a.CopyFrom(a2a.to_proto())
+            paths.append("a2a")
         if tags is not None:
             message.tags.extend(tags)
             paths.append("tags")
@@ -149,6 +154,15 @@ class RegistryClient(ServiceClient):
         return Agent.from_proto(
             (await self._call(self.stub.UpdateAgent, request, timeout=timeout, metadata=metadata)).agent
         )
+
+    async def import_agent_card(
+        self, url: str, *, name: str = "", headers: dict[str, str] | None = None, request_id: str = ""
+    ) -> Agent:
+        """Registers the A2A agent at `url` from its card alone; raises FailedPrecondition if unreadable."""
+        request = pb.ImportAgentCardRequest(
+            url=url, name=name, headers=headers or {}, request_id=_request_id(request_id)
+        )
+        return Agent.from_proto((await self._call(self.stub.ImportAgentCard, request)).agent)
 
     async def set_agent_enabled(
         self,

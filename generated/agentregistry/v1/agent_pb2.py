@@ -27,19 +27,29 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentregistry/v1/agent.proto\x12\x10\x61gentregistry.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xba\x03\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12/\n\x07\x66\x61\x63tory\x18\x03 \x01(\x0b\x32\x1e.agentregistry.v1.AgentFactory\x12\x39\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32#.agentregistry.v1.AgentCapabilities\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12+\n\x05state\x18\x07 \x01(\x0e\x32\x1c.agentregistry.v1.AgentState\x12\x15\n\rstate_message\x18\x08 \x01(\t\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tlease_ttl\x18\x14 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08revision\x18\x1e \x01(\x03\x42\n\n\x08_enabled\"Y\n\x0c\x41gentFactory\x12\x0e\n\x06module\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\'\n\x06kwargs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x80\x01\n\x11\x41gentCapabilities\x12\x0f\n\x07\x64omains\x18\x01 \x03(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x10\n\x08\x65ntities\x18\x03 \x03(\t\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x65xamples\x18\x06 \x03(\t*a\n\nAgentState\x12\x1b\n\x17\x41GENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_STATE_AVAILABLE\x10\x01\x12\x1b\n\x17\x41GENT_STATE_UNAVAILABLE\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61gentregistry/v1/agent.proto\x12\x10\x61gentregistry.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf5\x03\n\x05\x41gent\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x31\n\x07\x66\x61\x63tory\x18\x03 \x01(\x0b\x32\x1e.agentregistry.v1.AgentFactoryH\x00\x12,\n\x03\x61\x32\x61\x18\x0c \x01(\x0b\x32\x1d.agentregistry.v1.A2AEndpointH\x00\x12\x39\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32#.agentregistry.v1.AgentCapabilities\x12\x0c\n\x04tags\x18\x05 \x03(\t\x12\x14\n\x07\x65nabled\x18\x06 \x01(\x08H\x01\x88\x01\x01\x12+\n\x05state\x18\x07 \x01(\x0e\x32\x1c.agentregistry.v1.AgentState\x12\x15\n\rstate_message\x18\x08 \x01(\t\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\tlease_ttl\x18\x14 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08revision\x18\x1e \x01(\x03\x42\t\n\x07runtimeB\n\n\x08_enabled\"Y\n\x0c\x41gentFactory\x12\x0e\n\x06module\x18\x01 \x01(\t\x12\x10\n\x08\x66unction\x18\x02 \x01(\t\x12\'\n\x06kwargs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb5\x01\n\x0b\x41\x32\x41\x45ndpoint\x12\x0b\n\x03url\x18\x01 \x01(\t\x12;\n\x07headers\x18\x02 \x03(\x0b\x32*.agentregistry.v1.A2AEndpoint.HeadersEntry\x12,\n\x04\x63\x61rd\x18\x03 \x01(\x0b\x32\x1e.agentregistry.v1.A2AAgentCard\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x0c\x41\x32\x41\x41gentCard\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x11\n\tstreaming\x18\x03 \x01(\x08\x12*\n\x06skills\x18\x04 \x03(\x0b\x32\x1a.agentregistry.v1.A2ASkill\x12\x15\n\rinterface_url\x18\x05 \x01(\t\"Y\n\x08\x41\x32\x41Skill\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04tags\x18\x04 \x03(\t\x12\x10\n\x08\x65xamples\x18\x05 \x03(\t\"\x80\x01\n\x11\x41gentCapabilities\x12\x0f\n\x07\x64omains\x18\x01 \x03(\t\x12\x12\n\noperations\x18\x02 \x03(\t\x12\x10\n\x08\x65ntities\x18\x03 \x03(\t\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12\x10\n\x08priority\x18\x05 \x01(\x05\x12\x10\n\x08\x65xamples\x18\x06 \x03(\t*a\n\nAgentState\x12\x1b\n\x17\x41GENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41GENT_STATE_AVAILABLE\x10\x01\x12\x1b\n\x17\x41GENT_STATE_UNAVAILABLE\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentregistry.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AGENTSTATE']._serialized_start=812
-  _globals['_AGENTSTATE']._serialized_end=909
+  _globals['_A2AENDPOINT_HEADERSENTRY']._loaded_options = None
+  _globals['_A2AENDPOINT_HEADERSENTRY']._serialized_options = b'8\001'
+  _globals['_AGENTSTATE']._serialized_start=1284
+  _globals['_AGENTSTATE']._serialized_end=1381
   _globals['_AGENT']._serialized_start=146
-  _globals['_AGENT']._serialized_end=588
-  _globals['_AGENTFACTORY']._serialized_start=590
-  _globals['_AGENTFACTORY']._serialized_end=679
-  _globals['_AGENTCAPABILITIES']._serialized_start=682
-  _globals['_AGENTCAPABILITIES']._serialized_end=810
+  _globals['_AGENT']._serialized_end=647
+  _globals['_AGENTFACTORY']._serialized_start=649
+  _globals['_AGENTFACTORY']._serialized_end=738
+  _globals['_A2AENDPOINT']._serialized_start=741
+  _globals['_A2AENDPOINT']._serialized_end=922
+  _globals['_A2AENDPOINT_HEADERSENTRY']._serialized_start=876
+  _globals['_A2AENDPOINT_HEADERSENTRY']._serialized_end=922
+  _globals['_A2AAGENTCARD']._serialized_start=925
+  _globals['_A2AAGENTCARD']._serialized_end=1060
+  _globals['_A2ASKILL']._serialized_start=1062
+  _globals['_A2ASKILL']._serialized_end=1151
+  _globals['_AGENTCAPABILITIES']._serialized_start=1154
+  _globals['_AGENTCAPABILITIES']._serialized_end=1282
 # @@protoc_insertion_point(module_scope)

@@ -90,6 +90,11 @@ class RegistryServiceStub:
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.SerializeToString,
                 response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.FromString,
                 _registered_method=True)
+        self.ImportAgentCard = channel.unary_unary(
+                '/agentregistry.v1.RegistryService/ImportAgentCard',
+                request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
+                response_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
+                _registered_method=True)
         self.KeepAlive = channel.unary_unary(
                 '/agentregistry.v1.RegistryService/KeepAlive',
                 request_serializer=agentregistry_dot_v1_dot_registry__service__pb2.KeepAliveRequest.SerializeToString,
@@ -129,9 +134,11 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RegisterAgent(self, request, context):
-        """Registers a new agent after building it once from its factory.
+        """Registers a new agent after building it once from its factory, or after reading the agent card of its
+        A2A endpoint (an empty description is then taken from the card).
         Errors: ALREADY_EXISTS when the name is taken; FAILED_PRECONDITION when the factory cannot be
-        imported, raises, or returns an object without `async run(query, context)` — nothing is stored.
+        imported, raises, or returns an object without `async run(query, context)`, or when the A2A agent
+        card cannot be read or is invalid — nothing is stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,6 +199,17 @@ class RegistryServiceServicer:
         """Scores a free-text query against every enabled, available agent (routing's stage 1), with the
         reasons for each score, so admins can see why a query routes where it does. Nothing is run.
         Errors: INVALID_ARGUMENT for an empty or oversized query.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportAgentCard(self, request, context):
+        """Registers a remote A2A agent from its agent card alone: the description comes from the card, and the
+        capabilities from its skills (skill names and tags become keywords, skill examples become
+        `capabilities.examples`). Edit them afterwards with UpdateAgent.
+        Errors: FAILED_PRECONDITION when the card cannot be read or is invalid, naming the URL and the cause
+        (nothing is stored); ALREADY_EXISTS when the name is taken; INVALID_ARGUMENT for a bad URL or name.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -274,6 +292,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.SearchAgents,
                     request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.FromString,
                     response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.SerializeToString,
+            ),
+            'ImportAgentCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportAgentCard,
+                    request_deserializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.FromString,
+                    response_serializer=agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.SerializeToString,
             ),
             'KeepAlive': grpc.unary_unary_rpc_method_handler(
                     servicer.KeepAlive,
@@ -562,6 +585,33 @@ class RegistryService:
             '/agentregistry.v1.RegistryService/SearchAgents',
             agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsRequest.SerializeToString,
             agentregistry_dot_v1_dot_registry__service__pb2.SearchAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportAgentCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentregistry.v1.RegistryService/ImportAgentCard',
+            agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardRequest.SerializeToString,
+            agentregistry_dot_v1_dot_registry__service__pb2.ImportAgentCardResponse.FromString,
             options,
             channel_credentials,
             insecure,

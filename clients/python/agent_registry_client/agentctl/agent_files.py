@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_registry_client.agentctl.command import CommandError
-from agent_registry_client.models import CAPABILITY_LISTS, Agent, Capabilities, Factory
+from agent_registry_client.models import CAPABILITY_LISTS, A2AEndpoint, Agent, Capabilities, Factory
 
 
 def read_document(path: str) -> Any:
@@ -41,13 +41,23 @@ def agent_from_record(name: str, record: Any) -> Agent:
     capabilities = record.get("capabilities") or {}
     if not isinstance(capabilities, dict):
         raise CommandError(f"agent {name!r}: capabilities must be a mapping")
+    a2a = record.get("a2a")
+    if a2a is not None and (not isinstance(a2a, dict) or not isinstance(a2a.get("headers") or {}, dict)):
+        raise CommandError(f"agent {name!r}: a2a must be a mapping of url and headers")
     return Agent(
         name=name,
         description=str(record.get("description", "")),
-        factory=Factory(
+        factory=None
+        if a2a is not None
+        else Factory(
             module=str(factory.get("module", record.get("factory_module", ""))),
             function=str(factory.get("function", record.get("factory_function", ""))),
             kwargs=dict(factory.get("kwargs") or {}),
+        ),
+        a2a=None
+        if a2a is None
+        else A2AEndpoint(
+            str(a2a.get("url", "")), {str(k): str(v) for k, v in (a2a.get("headers") or {}).items()}
         ),
         capabilities=Capabilities(
             **{key: tuple(capabilities.get(key) or ()) for key in CAPABILITY_LISTS},
