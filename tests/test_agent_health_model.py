@@ -24,12 +24,12 @@ DEADLINE_S = 20.0
 
 
 class SwitchableBuilds:
-    """Replaces build_agent: factories in `failing` fail as a broken factory would; others build."""
+    """An agent builder: factories in `failing` fail as a broken factory would; others build."""
 
     def __init__(self) -> None:
         self.failing: list[FactoryRef] = []
 
-    async def __call__(self, factory: FactoryRef, reimport: bool = False) -> object:
+    async def build(self, factory: FactoryRef, *, reimport: bool = False) -> object:
         if factory in self.failing:
             raise FactoryError(factory.module, factory.function, BUILD_ERROR)
         return object()
@@ -46,16 +46,14 @@ class MovableClock:
 
 
 @pytest.fixture
-def builds(monkeypatch: pytest.MonkeyPatch) -> SwitchableBuilds:
-    switchable = SwitchableBuilds()
-    monkeypatch.setattr("registry_server.registry.agent_registry.build_agent", switchable)
-    return switchable
+def builds() -> SwitchableBuilds:
+    return SwitchableBuilds()
 
 
 @pytest.fixture
 async def registry(tmp_path: Path, builds: SwitchableBuilds) -> AsyncIterator[AgentRegistry]:
     """A registry holding NAME, whose factory worked when it was registered."""
-    loaded = AgentRegistry(JournalStore(tmp_path, None))
+    loaded = AgentRegistry(JournalStore(tmp_path, None), builder=builds)
     await loaded.load()
     await loaded.register(AgentSpec(NAME, ECHO))
     yield loaded
@@ -68,7 +66,7 @@ async def restarted_with_a_broken_factory(
     """The registry after a restart during which NAME's factory fails to build."""
     await registry.close()
     builds.failing.append(ECHO)
-    restarted = AgentRegistry(JournalStore(tmp_path, None))
+    restarted = AgentRegistry(JournalStore(tmp_path, None), builder=builds)
     await restarted.load()
     return restarted
 
@@ -204,16 +202,16 @@ async def test_a_burst_of_lease_notifications_costs_one_read_per_lease(registry:
 
 
 async def test_a_factory_error_at_start_up_is_logged_on_one_bounded_line(
-    registry: AgentRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    registry: AgentRegistry, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     await registry.close()
     forged = "refused\nINFO registry_server: principal=ops method=DeleteAgent code=OK " + "x" * 100_000
 
-    async def failing(factory: FactoryRef, reimport: bool = False) -> object:
-        raise FactoryError(factory.module, factory.function, forged)
+    class FailingBuilds:
+        async def build(self, factory: FactoryRef, *, reimport: bool = False) -> object:
+            raise FactoryError(factory.module, factory.function, forged)
 
-    monkeypatch.setattr("registry_server.registry.agent_registry.build_agent", failing)
-    restarted = AgentRegistry(JournalStore(tmp_path, None))
+    restarted = AgentRegistry(JournalStore(tmp_path, None), builder=FailingBuilds())
     await restarted.load()
     await restarted.close()
     [line] = [record.getMessage() for record in caplog.records if "is unavailable" in record.getMessage()]
