@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from registry_server.agents.agent_host import AgentHost
 from registry_server.domain.agent import AgentSpec, FactoryRef
 from registry_server.domain.errors import RevisionCompactedError
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.changes import ChangeFeed, RequestKey
 from registry_server.registry.postgres_store import PostgresRegistryStore
+from tests.conftest import AGENT_MODULES
 
 ECHO = FactoryRef("tests.fake_agents", "create_echo_agent")
 DEADLINE_S = 20.0
@@ -21,13 +23,18 @@ RegistryPair = tuple[AgentRegistry, AgentRegistry]
 
 @pytest.fixture
 async def two_registries(postgres_url: str) -> AsyncIterator[RegistryPair]:
-    first = AgentRegistry(await PostgresRegistryStore.open(postgres_url))
-    second = AgentRegistry(await PostgresRegistryStore.open(postgres_url))
+    first = AgentRegistry(await PostgresRegistryStore.open(postgres_url), builder=in_process())
+    second = AgentRegistry(await PostgresRegistryStore.open(postgres_url), builder=in_process())
     await first.load()
     await second.load()
     yield first, second
     await first.close()
     await second.close()
+
+
+def in_process() -> AgentHost:
+    """Builds the test agents in this process: these tests are about the store, not the fence."""
+    return AgentHost(AGENT_MODULES, 0, 1 << 18)
 
 
 async def wait_for_revision(registry: AgentRegistry, revision: int) -> None:
@@ -57,9 +64,11 @@ async def test_a_batch_retried_on_another_instance_answers_with_the_whole_batch(
 async def test_an_instance_that_fell_behind_the_compacted_log_loads_everything_again(
     postgres_url: str,
 ) -> None:
-    first = AgentRegistry(await PostgresRegistryStore.open(postgres_url, keep_changes=2))
+    first = AgentRegistry(
+        await PostgresRegistryStore.open(postgres_url, keep_changes=2), builder=in_process()
+    )
     partitioned = await PostgresRegistryStore.open(postgres_url, keep_changes=2)
-    second = AgentRegistry(partitioned)
+    second = AgentRegistry(partitioned, builder=in_process())
     await first.load()
     await second.load()
     try:

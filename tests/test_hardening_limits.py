@@ -7,7 +7,6 @@ import hashlib
 import logging
 import socket
 import time
-import uuid
 from pathlib import Path
 
 import grpc
@@ -23,7 +22,7 @@ from registry_server.auth.tokens import TokenAuthenticator, TokenEntry
 from registry_server.log_output import JsonFormatter, TextFormatter
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
-from tests.fake_agents import signal
+from tests.markers import wait_for_path
 
 
 def audit_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -147,14 +146,16 @@ async def test_idle_connections_are_closed(start: StartServer) -> None:
         assert channel.get_state() is not grpc.ChannelConnectivity.READY, "the server sent GOAWAY"
 
 
-async def test_concurrent_rpcs_are_capped_but_health_still_answers(start: StartServer) -> None:
+async def test_concurrent_rpcs_are_capped_but_health_still_answers(
+    start: StartServer, tmp_path: Path
+) -> None:
     server = await start(max_concurrent_rpcs=2)
-    key = uuid.uuid4().hex
+    marker = tmp_path / "stuck"
     async with connect(f"127.0.0.1:{server.port}") as client:
         await client.registry.register_agent(
             Agent(
                 name="stuck_agent",
-                factory=Factory("tests.fake_agents", "create_hanging_agent", {"key": key}),
+                factory=Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(marker)}),
                 capabilities=Capabilities(domains=("hangs",)),
             )
         )
@@ -162,7 +163,7 @@ async def test_concurrent_rpcs_are_capped_but_health_still_answers(start: StartS
             asyncio.ensure_future(anext(client.router.route_and_invoke("hangs", user_id="alice")))
             for _ in range(2)
         ]
-        await signal(f"{key}:started").wait()
+        await wait_for_path(marker.with_suffix(".started"))
         deadline = time.monotonic() + 15
         refused = None
         while refused is None and time.monotonic() < deadline:  # until both turns are in flight
