@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import urllib.request
-import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -19,8 +19,8 @@ from agent_registry_client import Agent, Capabilities, Factory, NotFound, Status
 from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc
 from registry_server.log_output import LogOutput, TextFormatter
 from registry_server.server import RegistryServer
-from tests.conftest import StartServer
-from tests.fake_agents import signal
+from tests.conftest import DEMO_AGENTS, StartServer
+from tests.markers import wait_for_path
 from tests.server_process import start_server_process
 
 
@@ -68,7 +68,7 @@ async def test_metrics_count_rpcs_by_method_and_code(start: StartServer) -> None
         if k[0] == "grpc_server_handling_seconds_count" and ("grpc_method", "GetAgent") in k[1]
     ]
     assert timed and after[timed[0]] - before.get(timed[0], 0) == 3
-    assert after[("registry_agents", ())] == 3
+    assert after[("registry_agents", ())] == len(DEMO_AGENTS)
     assert after[("registry_agents_unavailable", ())] == 0
 
 
@@ -131,20 +131,22 @@ async def test_an_agent_failure_is_a_warning_naming_the_agent(
     assert warnings and "ConnectionError" in warnings[0].getMessage()
 
 
-async def test_a_cancelled_rpc_is_logged(server: RegistryServer, caplog: pytest.LogCaptureFixture) -> None:
-    key = uuid.uuid4().hex
-    factory = Factory("tests.fake_agents", "create_hanging_agent", {"key": key})
+async def test_a_cancelled_rpc_is_logged(
+    server: RegistryServer, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    marker = tmp_path / "stuck"
+    factory = Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(marker)})
     await register_agent(server, "stuck_agent", "hangs", factory)
     async with connect(f"127.0.0.1:{server.port}") as client:
         events = client.router.route_and_invoke("hangs again", user_id="alice")
         await anext(events)  # the decision
         reading = asyncio.ensure_future(anext(events))
-        await signal(f"{key}:started").wait()
+        await wait_for_path(marker.with_suffix(".started"))
         reading.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reading
         await events.aclose()
-    await asyncio.wait_for(signal(f"{key}:cancelled").wait(), 10)
+    await wait_for_path(marker.with_suffix(".cancelled"))
 
     def cancelled_lines() -> list[logging.LogRecord]:
         return [

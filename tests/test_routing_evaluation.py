@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from agent_registry_client import (
 from agent_registry_client.routing_eval import CaseFileError, format_report, load_cases
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
-from tests.fake_agents import signal
 from tests.routing_agents import WORKPLACE
 
 CASES = (
@@ -48,14 +46,16 @@ async def router(server: RegistryServer) -> AsyncIterator[RouterClient]:
 
 
 @pytest.fixture
-async def workplace(client: RegistryClient) -> str:
-    """Registers the in-house agents with factories that signal if they are ever run; returns the key."""
-    key = uuid.uuid4().hex
+async def workplace(client: RegistryClient, tmp_path: Path) -> Path:
+    """Registers the in-house agents with agents that leave a marker file if they are ever run; returns
+    the markers' directory."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
     await client.batch_register_agents(
         [
             Agent(
                 agent.name,
-                Factory("tests.fake_agents", "create_hanging_agent", {"key": f"{key}{agent.name}"}),
+                Factory("tests.fake_agents", "create_hanging_agent", {"marker": str(markers / agent.name)}),
                 description=agent.description,
                 capabilities=Capabilities(
                     agent.domains, agent.operations, agent.entities, agent.keywords, 0, agent.examples
@@ -64,11 +64,11 @@ async def workplace(client: RegistryClient) -> str:
             for agent in WORKPLACE
         ]
     )
-    return key
+    return markers
 
 
 async def test_the_report_measures_the_cases_without_running_or_writing(
-    workplace: str, router: RouterClient, sessions: SessionClient
+    workplace: Path, router: RouterClient, sessions: SessionClient
 ) -> None:
     report = await router.evaluate_routing(CASES)
     assert report.case_count == 6 and report.out_of_scope_count == 2
@@ -84,12 +84,12 @@ async def test_the_report_measures_the_cases_without_running_or_writing(
     )
     assert miss.decision.selected_agents == ("facilities_agent",)
     assert miss.decision.candidates[0].agent_name == "facilities_agent"
-    assert not any(signal(f"{workplace}{agent.name}:started").is_set() for agent in WORKPLACE)
+    assert not any((workplace / f"{agent.name}.started").exists() for agent in WORKPLACE)
     assert (await sessions.list_sessions()).sessions == []
 
 
 async def test_a_capability_change_shows_in_the_next_report(
-    workplace: str, client: RegistryClient, router: RouterClient
+    workplace: Path, client: RegistryClient, router: RouterClient
 ) -> None:
     case = RoutingCase("where can I park my bike", ("facilities_agent",))
     before = await router.evaluate_routing([case])
@@ -106,7 +106,7 @@ async def test_a_capability_change_shows_in_the_next_report(
     assert before.misses and not after.misses
 
 
-async def test_max_misses_caps_the_list_but_not_the_count(workplace: str, router: RouterClient) -> None:
+async def test_max_misses_caps_the_list_but_not_the_count(workplace: Path, router: RouterClient) -> None:
     wrong = [RoutingCase("show my open incidents", ("hr_agent",))] * 5
     report = await router.evaluate_routing(wrong, max_misses=2)
     assert report.miss_count == 5 and len(report.misses) == 2
@@ -133,7 +133,7 @@ async def test_bad_cases_are_invalid(
 
 
 async def test_cases_files_load_and_reports_print_as_json(
-    workplace: str, router: RouterClient, tmp_path: Path
+    workplace: Path, router: RouterClient, tmp_path: Path
 ) -> None:
     path = tmp_path / "cases.yaml"
     path.write_text(
