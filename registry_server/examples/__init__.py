@@ -1,1 +1,0 @@
-"""Example agents the README registers; copy one to start your own."""
