@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import DEMO_AGENTS
 from tests.dockerfile import Stage, read_stages
 
 pytestmark = pytest.mark.slow
@@ -159,7 +160,8 @@ async def test_the_image_starts_serves_and_passes_its_healthcheck(
     image: dict[str, str], stages: tuple[Stage, Stage], tmp_path: Path
 ) -> None:
     _, runtime = stages
-    assert image["agents"] == "3", "a new data dir starts from the defaults shipped in the package"
+    shipped = str(len(DEMO_AGENTS))
+    assert image["agents"] == shipped, "a new data dir starts from the defaults shipped in the package"
     env = {key: value for key, value in image.items() if key.isupper() or key in ("PATH", "HOME", "LANG")}
     probe = await asyncio.to_thread(subprocess.run, runtime.exec_form("HEALTHCHECK"), env=env, cwd=tmp_path)
     assert probe.returncode == 0, "the HEALTHCHECK command reports the server healthy"
