@@ -37,7 +37,7 @@ from bench.processes import REPO, start_server
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def read_acks(paths: list[Path]) -> list[dict[str, Any]]:
@@ -100,16 +100,21 @@ async def _verify_sessions(
             if [item.seq for item in items] != list(range(1, len(items) + 1)):
                 gaps.append(f"{kind} of {session_id}")
         duplicates += _recorded_twice(session_id, lists)
+    by_seq = {
+        session_id: {kind: {item.seq: item for item in items} for kind, items in lists.items()}
+        for session_id, lists in stored.items()
+    }
+    messages = {session_id: {e.content for e in lists["history"]} for session_id, lists in stored.items()}
     lost = []
     for ack in acks:
-        lists = stored.get(ack.get("session", ""), {})
-        if ack["op"] == "append" and not _at(lists["history"], ack["seq"], "content", ack["content"]):
+        seqs = by_seq.get(ack.get("session", ""), {})
+        if ack["op"] == "append" and not _at(seqs["history"], ack["seq"], "content", ack["content"]):
             lost.append(f"history entry {ack['seq']} of {ack['session']}")
-        elif ack["op"] == "invoke" and not _at(lists["invocations"], ack["seq"], "query", ack["query"]):
+        elif ack["op"] == "invoke" and not _at(seqs["invocations"], ack["seq"], "query", ack["query"]):
             lost.append(f"invocation {ack['seq']} of {ack['session']}")
-        elif ack["op"] == "event" and not _at(lists["events"], ack["seq"], "id", ack["event_id"]):
+        elif ack["op"] == "event" and not _at(seqs["events"], ack["seq"], "id", ack["event_id"]):
             lost.append(f"event {ack['seq']} of {ack['session']}")
-        elif ack["op"] == "turn" and not any(entry.content == ack["query"] for entry in lists["history"]):
+        elif ack["op"] == "turn" and ack["query"] not in messages.get(ack["session"], set()):
             lost.append(f"turn {ack['query']!r} of {ack['session']}")
     return lost, gaps, duplicates
 
@@ -129,9 +134,10 @@ async def _read_session(sessions: Any, session_id: str) -> dict[str, list[Any]]:
         items: list[Any] = []
         token = ""
         while True:
-            sizes = {size: 1 for size, _, _ in SESSION_LISTS.values()}
-            sizes[size_field] = 1000
-            request = session_service_pb2.GetSessionRequest(session_id=session_id, **sizes)
+            request = session_service_pb2.GetSessionRequest(session_id=session_id)
+            for other_size, _, _ in SESSION_LISTS.values():  # the other lists: one item, unused
+                setattr(request, other_size, 1)
+            setattr(request, size_field, 1000)
             setattr(request, token_field, token)
             reply = await sessions.GetSession(request)
             items += getattr(reply.session, kind)
@@ -157,8 +163,10 @@ def _recorded_twice(session_id: str, lists: dict[str, list[Any]]) -> list[str]:
     ]
 
 
-def _at(items: Any, seq: int, field: str, expected: str) -> bool:
-    return 0 < seq <= len(items) and getattr(items[seq - 1], field) == expected
+def _at(items: dict[int, Any], seq: int, field: str, expected: str) -> bool:
+    """Whether the item stored with `seq` has `expected` in `field` (looked up by seq, so a gap elsewhere is
+    reported as a gap, not as every later write lost)."""
+    return seq in items and getattr(items[seq], field) == expected
 
 
 def run(duration_s: float, clients: int, restart_every_s: float, seed: int) -> dict[str, Any]:
