@@ -93,4 +93,4 @@ async def test_the_walkthrough_runs_in_order_as_written(server: RegistryServer, 
         "from agent_registry_client import NotFound, StatusCode, connect", server, "decision"
     )
     await run_example("from agent_registry_client import Invocation", server, "current")
-    assert await run_example("from agent_registry_client import AgentResult", server, "session_id")
+    assert await run_example("from agent_registry_client import AgentChunk", server, "session_id")
