@@ -34,8 +34,7 @@ def test_short_soak_loses_nothing_across_kill_9_restarts() -> None:
     assert summary["ok"] and summary["lost"] == 0 and summary["seq_gaps"] == []
     assert summary["duplicates"] == 0, summary["duplicate_examples"]
     assert summary["restarts"] >= 3
-    for op in ("append", "event", "invoke", "register"):
-        assert summary["acknowledged"].get(op, 0) > 0, op
+    assert summary["acknowledged"].get("append", 0) > 0 and summary["acknowledged"].get("register", 0) > 0
     assert summary["corrupt_files"] == [] and not summary["recovery_on_restart"]
 
 
