@@ -1,7 +1,9 @@
 """`make soak`: mixed load from several client processes while the server is kill -9ed and restarted.
 
-Afterwards a fresh server must hold every acknowledged write, every seq must be gap-free, and both files must
-load without recovery. Prints one JSON summary; exits 1 if anything was lost.
+The clients retry as real clients do (the same request_id after UNAVAILABLE or a dropped connection).
+Afterwards a fresh server must hold every acknowledged write exactly once (no retry recorded twice), every seq
+must be gap-free, and both files must load without recovery. Prints one JSON summary; exits 1 if anything
+was lost or doubled.
 `python -m bench.soak [--duration 300] [--clients 3] [--restart-every 3]`.
 """
 
@@ -25,6 +27,7 @@ from grpc import aio
 from agentregistry.v1 import (
     registry_service_pb2,
     registry_service_pb2_grpc,
+    session_pb2,
     session_service_pb2,
     session_service_pb2_grpc,
 )
@@ -34,7 +37,7 @@ from bench.processes import REPO, start_server
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def read_acks(paths: list[Path]) -> list[dict[str, Any]]:
@@ -46,13 +49,14 @@ def read_acks(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 async def verify(target: str, acks: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Checks every acknowledged write against a freshly started server: what is lost, where seq has gaps."""
+    """Checks every acknowledged write against a freshly started server: what is lost, what is stored twice,
+    where seq has gaps."""
     async with aio.insecure_channel(target) as channel:
         lost = await _verify_agents(registry_service_pb2_grpc.RegistryServiceStub(channel), acks)
-        session_lost, gaps = await _verify_sessions(
+        session_lost, gaps, duplicates = await _verify_sessions(
             session_service_pb2_grpc.SessionServiceStub(channel), acks
         )
-    return {"lost": lost + session_lost, "gaps": gaps}
+    return {"lost": lost + session_lost, "gaps": gaps, "duplicates": duplicates}
 
 
 async def _verify_agents(registry: Any, acks: list[dict[str, Any]]) -> list[str]:
@@ -82,33 +86,87 @@ async def _verify_agents(registry: Any, acks: list[dict[str, Any]]) -> list[str]
     return lost
 
 
-async def _verify_sessions(sessions: Any, acks: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Every acknowledged entry, invocation and turn is stored where it was acknowledged; seq has no gaps."""
-    stored: dict[str, Any] = {}
+async def _verify_sessions(
+    sessions: Any, acks: list[dict[str, Any]]
+) -> tuple[list[str], list[str], list[str]]:
+    """Every acknowledged entry, invocation, event and turn is stored where acknowledged, and only once;
+    seq has no gaps."""
+    stored: dict[str, dict[str, list[Any]]] = {}
     gaps = []
+    duplicates = []
     for session_id in sorted({ack["session"] for ack in acks if "session" in ack}):
-        request = session_service_pb2.GetSessionRequest(
-            session_id=session_id, history_page_size=10_000, invocation_page_size=10_000
-        )
-        session = stored[session_id] = (await sessions.GetSession(request)).session
-        if [e.seq for e in session.history] != list(range(1, session.history_count + 1)):
-            gaps.append(f"history of {session_id}")
-        if [i.seq for i in session.invocations] != list(range(1, session.invocation_count + 1)):
-            gaps.append(f"invocations of {session_id}")
+        lists = stored[session_id] = await _read_session(sessions, session_id)
+        for kind, items in lists.items():
+            if [item.seq for item in items] != list(range(1, len(items) + 1)):
+                gaps.append(f"{kind} of {session_id}")
+        duplicates += _recorded_twice(session_id, lists)
+    by_seq = {
+        session_id: {kind: {item.seq: item for item in items} for kind, items in lists.items()}
+        for session_id, lists in stored.items()
+    }
+    messages = {session_id: {e.content for e in lists["history"]} for session_id, lists in stored.items()}
     lost = []
     for ack in acks:
-        session = stored.get(ack.get("session", ""))
-        if ack["op"] == "append" and not _at(session.history, ack["seq"], "content", ack["content"]):
+        seqs = by_seq.get(ack.get("session", ""), {})
+        if ack["op"] == "append" and not _at(seqs["history"], ack["seq"], "content", ack["content"]):
             lost.append(f"history entry {ack['seq']} of {ack['session']}")
-        elif ack["op"] == "invoke" and not _at(session.invocations, ack["seq"], "query", ack["query"]):
+        elif ack["op"] == "invoke" and not _at(seqs["invocations"], ack["seq"], "query", ack["query"]):
             lost.append(f"invocation {ack['seq']} of {ack['session']}")
-        elif ack["op"] == "turn" and not any(entry.content == ack["query"] for entry in session.history):
+        elif ack["op"] == "event" and not _at(seqs["events"], ack["seq"], "id", ack["event_id"]):
+            lost.append(f"event {ack['seq']} of {ack['session']}")
+        elif ack["op"] == "turn" and ack["query"] not in messages.get(ack["session"], set()):
             lost.append(f"turn {ack['query']!r} of {ack['session']}")
-    return lost, gaps
+    return lost, gaps, duplicates
 
 
-def _at(items: Any, seq: int, field: str, expected: str) -> bool:
-    return 0 < seq <= len(items) and getattr(items[seq - 1], field) == expected
+# Each list of a session, with the GetSession fields that page it.
+SESSION_LISTS = {
+    "history": ("history_page_size", "history_page_token", "next_history_page_token"),
+    "invocations": ("invocation_page_size", "invocation_page_token", "next_invocation_page_token"),
+    "events": ("event_page_size", "event_page_token", "next_event_page_token"),
+}
+
+
+async def _read_session(sessions: Any, session_id: str) -> dict[str, list[Any]]:
+    """A session's history, invocations and events, each read page by page to the end."""
+    lists: dict[str, list[Any]] = {}
+    for kind, (size_field, token_field, next_field) in SESSION_LISTS.items():
+        items: list[Any] = []
+        token = ""
+        while True:
+            request = session_service_pb2.GetSessionRequest(session_id=session_id)
+            for other_size, _, _ in SESSION_LISTS.values():  # the other lists: one item, unused
+                setattr(request, other_size, 1)
+            setattr(request, size_field, 1000)
+            setattr(request, token_field, token)
+            reply = await sessions.GetSession(request)
+            items += getattr(reply.session, kind)
+            token = getattr(reply, next_field)
+            if not token:
+                break
+        lists[kind] = items
+    return lists
+
+
+def _recorded_twice(session_id: str, lists: dict[str, list[Any]]) -> list[str]:
+    """Writes stored more than once: every soak message, query and event id is unique when first sent."""
+    keys = {
+        "message": [e.content for e in lists["history"] if e.role == session_pb2.ROLE_USER],
+        "invocation": [i.query for i in lists["invocations"] if i.query.startswith("query ")],
+        "event": [e.id for e in lists["events"]],
+    }
+    return [
+        f"{kind} {key!r} of {session_id} stored {count} times"
+        for kind, values in keys.items()
+        for key, count in Counter(values).items()
+        if count > 1
+    ]
+
+
+def _at(items: dict[int, Any], seq: int, field: str, expected: str) -> bool:
+    """Whether the item stored with `seq` has `expected` in `field` (looked up by seq, so a gap elsewhere is
+    reported as a gap, not as every later write lost)."""
+    return seq in items and getattr(items[seq], field) == expected
 
 
 def run(duration_s: float, clients: int, restart_every_s: float, seed: int) -> dict[str, Any]:
@@ -164,9 +222,19 @@ def run(duration_s: float, clients: int, restart_every_s: float, seed: int) -> d
     finally:
         verifier.stop()
     corrupt = sorted(p.name for p in data_dir.iterdir() if ".corrupt-" in p.name)
-    counts = Counter(ack["op"] for ack in acks if ack["op"] != "update_attempt")
+    counts = Counter(ack["op"] for ack in acks if not ack["op"].endswith("_attempt"))
+    client_summaries = [
+        json.loads(out) for (out, _), worker in zip(outputs, workers, strict=True) if not worker.returncode
+    ]
     recovered = "recovered" in log_text or "not a readable SQLite database" in log_text
-    ok = not result["lost"] and not result["gaps"] and not corrupt and not recovered and not client_errors
+    ok = (
+        not result["lost"]
+        and not result["duplicates"]
+        and not result["gaps"]
+        and not corrupt
+        and not recovered
+        and not client_errors
+    )
     return {
         "ok": ok,
         "duration_s": duration_s,
@@ -176,6 +244,9 @@ def run(duration_s: float, clients: int, restart_every_s: float, seed: int) -> d
         "acknowledged_total": sum(counts.values()),
         "lost": len(result["lost"]),
         "lost_examples": result["lost"][:10],
+        "duplicates": len(result["duplicates"]),
+        "duplicate_examples": result["duplicates"][:10],
+        "retries": sum(summary["retries"] for summary in client_summaries),
         "seq_gaps": result["gaps"][:10],
         "corrupt_files": corrupt,
         "recovery_on_restart": recovered,

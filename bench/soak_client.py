@@ -1,7 +1,9 @@
 """One soak client process: mixed writes against a server that keeps dying, logging what was acknowledged.
 
-`python -m bench.soak_client '<json spec>'`. Every write is logged *after* the server acknowledged it (acks)
-and, for updates, *before* it is sent (attempts), as JSON lines in `ack_log`.
+`python -m bench.soak_client '<json spec>'`. Every write is logged *before* it is first sent (an attempt) and
+*after* the server acknowledged it (an ack), as JSON lines in `ack_log`. Writes retry as a real client does:
+after UNAVAILABLE, a deadline or a dropped connection, the same request is sent again with the same request_id
+until it is acknowledged, so the server must apply it once however many times it arrives.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from typing import Any
 
 import grpc
@@ -29,6 +32,17 @@ from agentregistry.v1 import (
 )
 
 CALL_TIMEOUT_S = 5.0
+RETRY_GRACE_S = 20.0  # past the run's deadline, a write still unacknowledged is given up
+RETRY_BACKOFF_S = (0.05, 0.1, 0.2, 0.4)
+# What a dropped connection or a killed server looks like to a caller: the outcome is unknown, so retry.
+RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
 CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 300)]
 
 
@@ -56,31 +70,42 @@ class SoakClient:
         self.session_ids: list[str] = []
         self.counter = 0
         self.failures = 0
+        self.retries = 0
+        self.deadline = 0.0
 
     async def call(self, method: Any, request: Any) -> Any:
         return await method(request, timeout=CALL_TIMEOUT_S, wait_for_ready=True)
 
+    async def write(self, method: Any, request: Any) -> Any:
+        """Sends an idempotent write (its request_id set) until acknowledged, the same request each time."""
+        for attempt in range(1_000_000):
+            try:
+                return await self.call(method, request)
+            except aio.AioRpcError as error:
+                if error.code() not in RETRYABLE or time.time() > self.deadline + RETRY_GRACE_S:
+                    raise
+            self.retries += 1
+            await asyncio.sleep(RETRY_BACKOFF_S[min(attempt, len(RETRY_BACKOFF_S) - 1)])
+        raise AssertionError("unreachable")
+
     async def run(self, deadline: float) -> None:
+        self.deadline = deadline
         while time.time() < deadline:
             self.counter += 1
             try:
                 await self.step()
             except aio.AioRpcError as error:
-                if error.code() not in {
-                    grpc.StatusCode.UNAVAILABLE,
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                    grpc.StatusCode.ALREADY_EXISTS,
-                    grpc.StatusCode.CANCELLED,
-                    grpc.StatusCode.UNKNOWN,
-                }:
+                if error.code() not in RETRYABLE:
                     raise
                 self.failures += 1
 
     async def step(self) -> None:
         if len(self.session_ids) < 2:
-            created = await self.call(
+            created = await self.write(
                 self.sessions.CreateSession,
-                session_service_pb2.CreateSessionRequest(user_id=f"soak{self.client_id}"),
+                session_service_pb2.CreateSessionRequest(
+                    user_id=f"soak{self.client_id}", request_id=_request_id()
+                ),
             )
             self.session_ids.append(created.session.session_id)
             self.log.write(op="session", session=created.session.session_id)
@@ -90,8 +115,10 @@ class SoakClient:
             await self.register()
         elif choice < 0.3:
             await self.update()
-        elif choice < 0.65:
+        elif choice < 0.5:
             await self.append()
+        elif choice < 0.65:
+            await self.append_event()
         elif choice < 0.85:
             await self.record()
         else:
@@ -105,7 +132,8 @@ class SoakClient:
             factory=agent_pb2.AgentFactory(module="bench.cheap_agents", function="create_cheap_agent"),
             capabilities=agent_pb2.AgentCapabilities(domains=[f"soak{self.client_id}"], keywords=["tickets"]),
         )
-        await self.call(self.registry.RegisterAgent, registry_service_pb2.RegisterAgentRequest(agent=agent))
+        request = registry_service_pb2.RegisterAgentRequest(agent=agent, request_id=_request_id())
+        await self.write(self.registry.RegisterAgent, request)
         self.agents.append(name)
         self.log.write(op="register", name=name)
 
@@ -114,22 +142,34 @@ class SoakClient:
         description = f"v{self.counter}"
         self.log.write(op="update_attempt", name=name, description=description)
         request = registry_service_pb2.UpdateAgentRequest(
-            agent=agent_pb2.Agent(name=name, description=description)
+            agent=agent_pb2.Agent(name=name, description=description), request_id=_request_id()
         )
         request.update_mask.paths.append("description")
-        await self.call(self.registry.UpdateAgent, request)
+        await self.write(self.registry.UpdateAgent, request)
         self.log.write(op="update", name=name, description=description)
 
     async def append(self) -> None:
         session_id = self.rng.choice(self.session_ids)
         content = f"client {self.client_id} message {self.counter} ✓"
-        reply = await self.call(
-            self.sessions.AppendHistory,
-            session_service_pb2.AppendHistoryRequest(
-                session_id=session_id, role=session_pb2.ROLE_USER, content=content
-            ),
+        request = session_service_pb2.AppendHistoryRequest(
+            session_id=session_id, role=session_pb2.ROLE_USER, content=content, request_id=_request_id()
         )
+        self.log.write(op="append_attempt", session=session_id, content=content)
+        reply = await self.write(self.sessions.AppendHistory, request)
         self.log.write(op="append", session=session_id, seq=reply.entry.seq, content=content)
+
+    async def append_event(self) -> None:
+        session_id = self.rng.choice(self.session_ids)
+        event_id = f"c{self.client_id}-e{self.counter}"
+        event = session_pb2.Event(
+            id=event_id, author="soak", timestamp=time.time(), content_json='{"parts": [{"text": "hi"}]}'
+        )
+        request = session_service_pb2.AppendEventRequest(
+            session_id=session_id, event=event, request_id=_request_id()
+        )
+        self.log.write(op="event_attempt", session=session_id, event_id=event_id)
+        reply = await self.write(self.sessions.AppendEvent, request)
+        self.log.write(op="event", session=session_id, seq=reply.event.seq, event_id=event_id)
 
     async def record(self) -> None:
         session_id = self.rng.choice(self.session_ids)
@@ -137,10 +177,11 @@ class SoakClient:
         invocation = session_pb2.Invocation(
             agent_name="tickets_agent", query=query, response="r", success=True, duration_ms=self.counter
         )
-        reply = await self.call(
-            self.sessions.RecordInvocation,
-            session_service_pb2.RecordInvocationRequest(session_id=session_id, invocation=invocation),
+        request = session_service_pb2.RecordInvocationRequest(
+            session_id=session_id, invocation=invocation, request_id=_request_id()
         )
+        self.log.write(op="invoke_attempt", session=session_id, query=query)
+        reply = await self.write(self.sessions.RecordInvocation, request)
         self.log.write(op="invoke", session=session_id, seq=reply.invocation.seq, query=query)
 
     async def turn(self) -> None:
@@ -161,7 +202,17 @@ async def main(spec: dict[str, Any]) -> dict[str, Any]:
     async with aio.insecure_channel(spec["target"], options=CHANNEL_OPTIONS) as channel:
         client = SoakClient(channel, spec["client_id"], log, spec.get("seed", spec["client_id"]))
         await client.run(spec["deadline"])
-    return {"client_id": spec["client_id"], "operations": client.counter, "failures": client.failures}
+    return {
+        "client_id": spec["client_id"],
+        "operations": client.counter,
+        "failures": client.failures,
+        "retries": client.retries,
+    }
+
+
+def _request_id() -> str:
+    """A fresh idempotency key, as a client makes one per logical write."""
+    return str(uuid.uuid4())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from registry_server.agents.module_allowlist import DEMO_AGENTS_PACKAGE, ModuleAllowlist
+from registry_server.agents.module_allowlist import SHIPPED_AGENT_PACKAGES, ModuleAllowlist
 from registry_server.routing.config import RoutingConfig, load_routing_config
 
 ENV_PREFIX = "AGENT_REGISTRY_"
@@ -61,7 +61,7 @@ class ServerConfig:
     min_client_ping_interval_s: float = 10.0
     trace_exporter: str | None = None
     max_event_bytes: int = 2 * 1024 * 1024
-    agent_modules: tuple[str, ...] = (DEMO_AGENTS_PACKAGE,)
+    agent_modules: tuple[str, ...] = SHIPPED_AGENT_PACKAGES
     agent_workers: int = 2
     max_agent_output_bytes: int = 256 * 1024
     probe_interval_s: float = 5.0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from registry_server.data_dir_lock import DataDirLock
 from registry_server.domain.errors import RegistryError
+from registry_server.migrate_sessions import SessionMigrationError, migrate_sessions
 from registry_server.postgres.database import redacted
 from registry_server.postgres.migrations import SchemaTooNewError
 from registry_server.registry.file_store import FileStore
@@ -53,7 +54,10 @@ async def migrate_registry(data_dir: Path, database_url: str) -> str:
 
 
 # The stores of a data dir, in the order they are copied.
-STEPS: tuple[tuple[str, MigrationStep], ...] = (("registry", migrate_registry),)
+STEPS: tuple[tuple[str, MigrationStep], ...] = (
+    ("registry", migrate_registry),
+    ("sessions", migrate_sessions),
+)
 
 
 async def migrate(
@@ -77,7 +81,7 @@ class MigrationError(Exception):
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agent-registry migrate",
-        description="Copy an embedded data dir's registry into PostgreSQL (stop the server first).",
+        description="Copy a data dir's registry and sessions into PostgreSQL (stop its server first).",
     )
     parser.add_argument("--from-data-dir", type=Path, required=True, help="the embedded data dir to copy")
     parser.add_argument(
@@ -96,7 +100,7 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         lines = asyncio.run(migrate(args.from_data_dir, args.database_url))
-    except (RegistryError, SchemaTooNewError, MigrationError, OSError) as error:
+    except (RegistryError, SchemaTooNewError, MigrationError, SessionMigrationError, OSError) as error:
         print(f"migration failed: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     for line in lines:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ import yaml
 from agent_registry_client.agentctl.main import main
 from registry_server.server import RegistryServer
 from tests.conftest import DEFAULTS_FILE, DEMO_AGENTS, StartServer
+from tests.test_readme import readme_block
 
 
 class Result:
@@ -136,3 +138,57 @@ async def test_machine_readable_output(server: RegistryServer, output: str) -> N
     result = await agentctl(server, "-o", output, "agents", "get", "tickets_agent")
     document = json.loads(result.out) if output == "json" else yaml.safe_load(result.out)
     assert document["name"] == "tickets_agent" and document["state"] == "AVAILABLE"
+
+
+def _readme_cases(tmp_path: Path) -> Path:
+    """The README's example cases file, written out as a user would copy it."""
+    path = tmp_path / "cases.yaml"
+    path.write_text(readme_block("yaml", "- {query: show my tickets"))
+    return path
+
+
+async def test_routing_eval_prints_the_report(server: RegistryServer, tmp_path: Path) -> None:
+    cases = _readme_cases(tmp_path)
+    table = await agentctl(server, "routing", "eval", str(cases))
+    assert table.code == 0, table.err
+    figures = dict(line.split(None, 1) for line in table.out.splitlines() if line)
+    assert figures["CASES"] == "3" and figures["OUT_OF_SCOPE_CASES"] == "1"
+    assert figures["EXACT_ACCURACY"] == "1.0" and figures["MISSES"] == "0"
+
+    with cases.open("a") as file:
+        file.write("- {query: show my tickets, expected: [finops_agent]}\n")  # labelled wrongly on purpose
+    missed = await agentctl(server, "routing", "eval", str(cases))
+    assert missed.code == 0, missed.err
+    header, row = missed.out.split("\n\n", 1)[1].splitlines()
+    assert header.split() == ["QUERY", "EXPECTED", "SELECTED", "CANDIDATES"]
+    assert row.startswith("show my tickets  finops_agent  tickets_agent  tickets_agent:")
+
+    report = json.loads((await agentctl(server, "-o", "json", "routing", "eval", str(cases))).out)
+    assert report["cases"] == 4 and report["misses"] == 1 and report["exact_accuracy"] == 0.75
+    assert report["first_misses"][0]["selected"] == ["tickets_agent"]
+    as_yaml = await agentctl(server, "-o", "yaml", "routing", "eval", str(cases), "--max-misses", "1")
+    assert yaml.safe_load(as_yaml.out)["first_misses"][0]["expected"] == ["finops_agent"]
+
+
+async def test_routing_eval_failures_exit_non_zero(server: RegistryServer, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("- {expected: [tickets_agent]}\n")
+    malformed = await agentctl(server, "routing", "eval", str(broken))
+    assert malformed.code == 1 and "case 0 needs a non-empty 'query'" in malformed.err
+    absent = await agentctl(server, "routing", "eval", str(tmp_path / "absent.yaml"))
+    assert absent.code == 1 and "cannot read the cases file" in absent.err
+    broken.write_text("- {query: hi, expected: [Not A Name]}\n")
+    refused = await agentctl(server, "routing", "eval", str(broken))
+    assert refused.code == 1 and refused.err.startswith("error: INVALID_ARGUMENT: ")
+    usage = await agentctl(server, "routing", "eval", str(broken), "--max-misses", "-1")
+    assert usage.code == 2 and "--max-misses" in usage.err
+
+
+async def test_routing_eval_is_for_admins(start: StartServer, tmp_path: Path) -> None:
+    token = "reader-" + "x" * 24
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    auth = {"tokens": [{"name": "auditor", "sha256": digest, "roles": ["reader"]}]}
+    (tmp_path / "auth.yaml").write_text(yaml.safe_dump(auth))
+    secured = await start(auth_config_file=tmp_path / "auth.yaml")
+    denied = await agentctl(secured, "--token", token, "routing", "eval", str(_readme_cases(tmp_path)))
+    assert denied.code == 1 and denied.err.startswith("error: PERMISSION_DENIED: ")

@@ -70,6 +70,14 @@ async def test_the_demo_runs_the_agents_as_a2a_services_behind_the_registry(tmp_
             assert all(result.success for result in results.values())
             assert "VPN Access" in results["tickets_agent"].response
             assert isinstance(events[-1], Completed) and "enrolled courses" in events[-1].combined_response
+            for query, agent, answer in (
+                ("what does SLA mean", "glossary_agent", "service-level agreement"),  # ADK, in the server
+                ("how many days off do I have left", "time_off_agent", "left to book"),  # in-process
+            ):
+                turn = [event async for event in router.route_and_invoke(query, user_id="u")]
+                answered = {event.agent_name: event for event in turn if isinstance(event, AgentResult)}
+                assert set(answered) == {agent} and answered[agent].success, turn
+                assert answer in answered[agent].response
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 60)
