@@ -19,7 +19,7 @@ DEFAULTS_FILE = REPO / "data" / "default_registry.yaml"
 # The agents of the shipped default registry.
 DEMO_AGENTS = set(yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))["agents"])
 # Test servers may build agents from the demo package and from the test suite's own factories.
-AGENT_MODULES = ("registry_server.demo_agents", "registry_server.examples", "tests")
+AGENT_MODULES = ("registry_server.demo_agents", "tests")
 
 StartServer = Callable[..., Awaitable[RegistryServer]]
 

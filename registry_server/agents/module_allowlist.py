@@ -9,8 +9,7 @@ from registry_server.domain.agent import FactoryRef
 from registry_server.domain.errors import FactoryError
 
 DEMO_AGENTS_PACKAGE = "registry_server.demo_agents"
-EXAMPLE_AGENTS_PACKAGE = "registry_server.examples"  # the README's registration example
-SHIPPED_AGENT_PACKAGES = (DEMO_AGENTS_PACKAGE, EXAMPLE_AGENTS_PACKAGE)
+SHIPPED_AGENT_PACKAGES = (DEMO_AGENTS_PACKAGE,)
 _COMPONENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
