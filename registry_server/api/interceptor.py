@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from grpc import aio
@@ -28,8 +28,8 @@ from registry_server.tracing import RpcTracer
 
 log = logging.getLogger("registry_server.rpc")
 
-UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
-StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
+UnaryBehavior = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+StreamBehavior = Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
 
 class OverloadedError(Exception):
@@ -98,13 +98,13 @@ class RpcInterceptor(aio.ServerInterceptor):
         self._admission = Admission(authenticator, max_concurrent_rpcs)
         self._tracer = tracer
         # A method's handler never changes, so each is wrapped once, not on every call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
         wrapped = self._wrapped.get(method)
         if wrapped is None:
@@ -114,26 +114,33 @@ class RpcInterceptor(aio.ServerInterceptor):
             wrapped = self._wrapped[method] = self._wrap(method, handler)
         return wrapped
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         """The handler with admission, records and error mapping around its behaviour."""
+        # grpc's stubs describe a synchronous server's handlers; an aio server's are coroutine functions
+        # (or async generators), which is what the casts below state.
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _unary(Gate(method, "unary", self._admission, self._tracer), handler.unary_unary),
+                _unary(
+                    Gate(method, "unary", self._admission, self._tracer),
+                    cast(UnaryBehavior, handler.unary_unary),
+                ),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
+            gate = Gate(method, "server_stream", self._admission, self._tracer)
+            stream = handler.unary_stream
             return grpc.unary_stream_rpc_method_handler(
-                _server_stream(
-                    Gate(method, "server_stream", self._admission, self._tracer), handler.unary_stream
-                ),
+                _server_stream(gate, cast(StreamBehavior, stream))
+                if inspect.isasyncgenfunction(stream)
+                else _unary(gate, cast(UnaryBehavior, stream)),  # a handler that streams with context.write()
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
 
-def _begin(gate: Gate, context: aio.ServicerContext) -> CallMetadata:
+def _begin(gate: Gate, context: aio.ServicerContext[Any, Any]) -> CallMetadata:
     """Reads the call's metadata, makes its request id current and returns it to the caller at the end."""
     gate.recorder.metrics.started()
     call = read_metadata(context)
@@ -143,7 +150,7 @@ def _begin(gate: Gate, context: aio.ServicerContext) -> CallMetadata:
 
 
 def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
-    async def guarded(request: Any, context: aio.ServicerContext) -> Any:
+    async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         started, cancelled, principal, entered = time.perf_counter(), False, None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
@@ -168,10 +175,7 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
 
 
 def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
-    if not inspect.isasyncgenfunction(behavior):  # a handler that streams with context.write()
-        return _unary(gate, behavior)  # type: ignore[arg-type, return-value]
-
-    async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+    async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
         started, cancelled, principal, entered = time.perf_counter(), False, None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
@@ -196,7 +200,9 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
     return guarded
 
 
-async def _fail(method: str, exc: BaseException, context: aio.ServicerContext, request_id: str) -> None:
+async def _fail(
+    method: str, exc: BaseException, context: aio.ServicerContext[Any, Any], request_id: str
+) -> None:
     """Aborts the RPC with the status for `exc`; lets cancellation and earlier aborts pass through."""
     trailer = ((REQUEST_ID_KEY, request_id),)
     if isinstance(exc, RegistryError):
