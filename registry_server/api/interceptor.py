@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import grpc
 from grpc import aio
@@ -24,7 +24,7 @@ from registry_server.auth.tokens import TokenAuthenticator
 from registry_server.domain.errors import RegistryError
 from registry_server.domain.request_id import set_request_id
 from registry_server.metrics import rpc_metrics
-from registry_server.tracing import RpcTracer
+from registry_server.tracing import RpcSpan, RpcTracer
 
 log = logging.getLogger("registry_server.rpc")
 
@@ -151,7 +151,7 @@ def _begin(gate: Gate, context: aio.ServicerContext[Any, Any]) -> CallMetadata:
 
 def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+        started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
@@ -159,24 +159,20 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
             entered = True
             principal = gate.authenticate(call)
             gate.admit(principal)
-            return await behavior(request, context)
+            response = await behavior(request, context)
         except BaseException as exc:
-            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context, call.request_id)
+            await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
-        finally:
-            if entered:
-                gate.leave()
-            code = gate.recorder.record(context, call, started, cancelled, principal, request)
-            if span is not None:
-                span.end(code)
+        # Recorded before returning: grpc sends the response only once this coroutine has returned.
+        _end(gate, context, call, started, False, principal, request, entered, span)
+        return response
 
     return guarded
 
 
 def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+        started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
@@ -187,29 +183,74 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
-            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context, call.request_id)
+            await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
-        finally:
-            if entered:
-                gate.leave()
-            code = gate.recorder.record(context, call, started, cancelled, principal, request)
-            if span is not None:
-                span.end(code)
+        # Recorded before the generator ends: grpc sends the final status only after that.
+        _end(gate, context, call, started, False, principal, request, entered, span)
 
     return guarded
 
 
-async def _fail(
-    method: str, exc: BaseException, context: aio.ServicerContext[Any, Any], request_id: str
+def _end(  # noqa: PLR0917 (the interceptor's hot path: no argument object per call)
+    gate: Gate,
+    context: aio.ServicerContext[Any, Any],
+    call: CallMetadata,
+    started: float,
+    cancelled: bool,
+    principal: Principal | None,
+    request: Any,
+    entered: bool,
+    span: RpcSpan | None,
 ) -> None:
-    """Aborts the RPC with the status for `exc`; lets cancellation and earlier aborts pass through."""
+    """Counts the RPC out and writes its metrics, log and audit lines and span."""
+    if entered:
+        gate.leave()
+    code = gate.recorder.record(context, call, started, cancelled, principal, request)
+    if span is not None:
+        span.end(code)
+
+
+async def _end_failed(  # noqa: PLR0917 (same arguments as _end)
+    gate: Gate,
+    exc: BaseException,
+    context: aio.ServicerContext[Any, Any],
+    call: CallMetadata,
+    started: float,
+    principal: Principal | None,
+    request: Any,
+    entered: bool,
+    span: RpcSpan | None,
+) -> None:
+    """Records the failed RPC, then aborts it with the status for `exc`.
+
+    The order matters: a caller that gets its error and then reads the server's log or audit trail must find
+    the call's line there.
+    """
+    failure = _failure_status(gate.method, exc, call.request_id)
+    if failure is not None:
+        context.set_code(failure.code)  # the code the record below reports is the one about to be sent
+    cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+    _end(gate, context, call, started, cancelled, principal, request, entered, span)
+    if failure is not None:
+        await context.abort(failure.code, failure.details, failure.trailing_metadata)
+
+
+class FailureStatus(NamedTuple):
+    """The status an RPC that raised ends with."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _failure_status(method: str, exc: BaseException, request_id: str) -> FailureStatus | None:
+    """The status for `exc`; None for a cancellation or an RPC its handler has already aborted."""
     trailer = ((REQUEST_ID_KEY, request_id),)
     if isinstance(exc, RegistryError):
         status = status_for(exc)
-        await context.abort(status.code, status.details, (*status.trailing_metadata, *trailer))
+        return FailureStatus(status.code, status.details, (*status.trailing_metadata, *trailer))
     if isinstance(exc, OverloadedError):
-        await context.abort(
+        return FailureStatus(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             "the server is serving its maximum of concurrent RPCs; retry with backoff",
             trailer,
@@ -217,8 +258,9 @@ async def _fail(
     if isinstance(exc, Exception) and not isinstance(exc, aio.AbortError):
         reference = uuid.uuid4().hex[:12]
         log.exception("%s failed unexpectedly (reference %s)", method, reference)
-        await context.abort(
+        return FailureStatus(
             grpc.StatusCode.INTERNAL,
             f"internal error (reference {reference}); the server log has the details",
             trailer,
         )
+    return None
