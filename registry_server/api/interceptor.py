@@ -164,7 +164,10 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
             await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
         # Recorded before returning: grpc sends the response only once this coroutine has returned.
-        _end(gate, context, call, started, False, principal, request, entered, span)
+        gate.leave()
+        code = gate.recorder.record(context, call, started, False, principal, request)
+        if span is not None:
+            span.end(code)
         return response
 
     return guarded
@@ -186,31 +189,15 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
             await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
         # Recorded before the generator ends: grpc sends the final status only after that.
-        _end(gate, context, call, started, False, principal, request, entered, span)
+        gate.leave()
+        code = gate.recorder.record(context, call, started, False, principal, request)
+        if span is not None:
+            span.end(code)
 
     return guarded
 
 
-def _end(  # noqa: PLR0917 (the interceptor's hot path: no argument object per call)
-    gate: Gate,
-    context: aio.ServicerContext[Any, Any],
-    call: CallMetadata,
-    started: float,
-    cancelled: bool,
-    principal: Principal | None,
-    request: Any,
-    entered: bool,
-    span: RpcSpan | None,
-) -> None:
-    """Counts the RPC out and writes its metrics, log and audit lines and span."""
-    if entered:
-        gate.leave()
-    code = gate.recorder.record(context, call, started, cancelled, principal, request)
-    if span is not None:
-        span.end(code)
-
-
-async def _end_failed(  # noqa: PLR0917 (same arguments as _end)
+async def _end_failed(  # noqa: PLR0917 (called once per failed RPC: no argument object)
     gate: Gate,
     exc: BaseException,
     context: aio.ServicerContext[Any, Any],
@@ -221,7 +208,7 @@ async def _end_failed(  # noqa: PLR0917 (same arguments as _end)
     entered: bool,
     span: RpcSpan | None,
 ) -> None:
-    """Records the failed RPC, then aborts it with the status for `exc`.
+    """Counts the failed RPC out and records it, then aborts it with the status for `exc`.
 
     The order matters: a caller that gets its error and then reads the server's log or audit trail must find
     the call's line there.
@@ -230,7 +217,11 @@ async def _end_failed(  # noqa: PLR0917 (same arguments as _end)
     if failure is not None:
         context.set_code(failure.code)  # the code the record below reports is the one about to be sent
     cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-    _end(gate, context, call, started, cancelled, principal, request, entered, span)
+    if entered:
+        gate.leave()
+    code = gate.recorder.record(context, call, started, cancelled, principal, request)
+    if span is not None:
+        span.end(code)
     if failure is not None:
         await context.abort(failure.code, failure.details, failure.trailing_metadata)
 
