@@ -34,10 +34,11 @@ run-cluster: $(STAMP) postgres ## PostgreSQL in ./data/pg and two instances on 1
 protos: $(STAMP) ## regenerate generated/ from protos/
 	$(BIN)/python scripts/generate_protos.py
 
-lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint
+lint: $(STAMP) $(BUF) ## ruff check, ruff format --check, buf lint, mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BUF) lint
+	$(BIN)/python -m mypy
 
 .PHONY: typecheck
 typecheck: $(STAMP) ## mypy --strict on the service and the client (configured in pyproject.toml)

@@ -20,7 +20,8 @@ def check(target: str, service: str = "", timeout_s: float = 3.0, tls: tuple[Pat
         channel = grpc.insecure_channel(target)
     with channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
+            # The grpcio-health-checking stubs leave out HealthStub's methods, which the runtime class has.
+            reply = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout_s
             )
         except grpc.RpcError as error:

@@ -4,6 +4,7 @@ carries, and one per agent invocation through agent_span()."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -85,12 +86,14 @@ def configure_tracing(exporter: str) -> RpcTracer:
     span_exporter: SpanExporter
     if exporter == "otlp":
         try:
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+            # Imported by name: the OTLP exporter is an optional package, not needed to type-check this one.
+            otlp = importlib.import_module("opentelemetry.exporter.otlp.proto.grpc.trace_exporter")
         except ImportError as error:
             raise TracingUnavailableError(
                 "--trace-exporter otlp needs opentelemetry-exporter-otlp-proto-grpc installed"
             ) from error
-        span_exporter = OTLPSpanExporter()
+        exporter_class: type[SpanExporter] = otlp.OTLPSpanExporter
+        span_exporter = exporter_class()
     else:
         span_exporter = ConsoleSpanExporter()
     provider = TracerProvider(resource=Resource.create({"service.name": "agent-registry"}))

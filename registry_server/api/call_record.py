@@ -45,7 +45,7 @@ class CallRecorder:
 
     def record(  # noqa: PLR0917 (the interceptor's hot path: no argument object per call)
         self,
-        context: aio.ServicerContext,
+        context: aio.ServicerContext[Any, Any],
         call: CallMetadata,
         started: float,
         cancelled: bool,
@@ -74,7 +74,7 @@ class CallRecorder:
         return code
 
     def _refused_before_authentication(
-        self, context: aio.ServicerContext, elapsed_s: float, request: Any
+        self, context: aio.ServicerContext[Any, Any], elapsed_s: float, request: Any
     ) -> None:
         """One bounded audit line per refused call, rate-limited per peer so a flood cannot fill the disk."""
         peer = peer_address(context)
@@ -111,7 +111,7 @@ class CallRecorder:
         )
 
 
-def _code_name(context: aio.ServicerContext, cancelled: bool) -> str:
+def _code_name(context: aio.ServicerContext[Any, Any], cancelled: bool) -> str:
     code = context.code()
     if code is None and (cancelled or context.cancelled()):
         return "CANCELLED"

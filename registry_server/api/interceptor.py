@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import grpc
 from grpc import aio
@@ -24,12 +24,12 @@ from registry_server.auth.tokens import TokenAuthenticator
 from registry_server.domain.errors import RegistryError
 from registry_server.domain.request_id import set_request_id
 from registry_server.metrics import rpc_metrics
-from registry_server.tracing import RpcTracer
+from registry_server.tracing import RpcSpan, RpcTracer
 
 log = logging.getLogger("registry_server.rpc")
 
-UnaryBehavior = Callable[[Any, aio.ServicerContext], Awaitable[Any]]
-StreamBehavior = Callable[[Any, aio.ServicerContext], AsyncIterator[Any]]
+UnaryBehavior = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+StreamBehavior = Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
 
 
 class OverloadedError(Exception):
@@ -98,13 +98,13 @@ class RpcInterceptor(aio.ServerInterceptor):
         self._admission = Admission(authenticator, max_concurrent_rpcs)
         self._tracer = tracer
         # A method's handler never changes, so each is wrapped once, not on every call.
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         method = handler_call_details.method
         wrapped = self._wrapped.get(method)
         if wrapped is None:
@@ -114,26 +114,33 @@ class RpcInterceptor(aio.ServerInterceptor):
             wrapped = self._wrapped[method] = self._wrap(method, handler)
         return wrapped
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         """The handler with admission, records and error mapping around its behaviour."""
+        # grpc's stubs describe a synchronous server's handlers; an aio server's are coroutine functions
+        # (or async generators), which is what the casts below state.
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _unary(Gate(method, "unary", self._admission, self._tracer), handler.unary_unary),
+                _unary(
+                    Gate(method, "unary", self._admission, self._tracer),
+                    cast(UnaryBehavior, handler.unary_unary),
+                ),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
+            gate = Gate(method, "server_stream", self._admission, self._tracer)
+            stream = handler.unary_stream
             return grpc.unary_stream_rpc_method_handler(
-                _server_stream(
-                    Gate(method, "server_stream", self._admission, self._tracer), handler.unary_stream
-                ),
+                _server_stream(gate, cast(StreamBehavior, stream))
+                if inspect.isasyncgenfunction(stream)
+                else _unary(gate, cast(UnaryBehavior, stream)),  # a handler that streams with context.write()
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
 
-def _begin(gate: Gate, context: aio.ServicerContext) -> CallMetadata:
+def _begin(gate: Gate, context: aio.ServicerContext[Any, Any]) -> CallMetadata:
     """Reads the call's metadata, makes its request id current and returns it to the caller at the end."""
     gate.recorder.metrics.started()
     call = read_metadata(context)
@@ -143,8 +150,8 @@ def _begin(gate: Gate, context: aio.ServicerContext) -> CallMetadata:
 
 
 def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
-    async def guarded(request: Any, context: aio.ServicerContext) -> Any:
-        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+    async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
@@ -152,27 +159,23 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
             entered = True
             principal = gate.authenticate(call)
             gate.admit(principal)
-            return await behavior(request, context)
+            response = await behavior(request, context)
         except BaseException as exc:
-            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context, call.request_id)
+            await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
-        finally:
-            if entered:
-                gate.leave()
-            code = gate.recorder.record(context, call, started, cancelled, principal, request)
-            if span is not None:
-                span.end(code)
+        # Recorded before returning: grpc sends the response only once this coroutine has returned.
+        gate.leave()
+        code = gate.recorder.record(context, call, started, False, principal, request)
+        if span is not None:
+            span.end(code)
+        return response
 
     return guarded
 
 
 def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
-    if not inspect.isasyncgenfunction(behavior):  # a handler that streams with context.write()
-        return _unary(gate, behavior)  # type: ignore[arg-type, return-value]
-
-    async def guarded(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-        started, cancelled, principal, entered = time.perf_counter(), False, None, False
+    async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
         try:
@@ -183,27 +186,62 @@ def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
             async for response in behavior(request, context):
                 yield response
         except BaseException as exc:
-            cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
-            await _fail(gate.method, exc, context, call.request_id)
+            await _end_failed(gate, exc, context, call, started, principal, request, entered, span)
             raise
-        finally:
-            if entered:
-                gate.leave()
-            code = gate.recorder.record(context, call, started, cancelled, principal, request)
-            if span is not None:
-                span.end(code)
+        # Recorded before the generator ends: grpc sends the final status only after that.
+        gate.leave()
+        code = gate.recorder.record(context, call, started, False, principal, request)
+        if span is not None:
+            span.end(code)
 
     return guarded
 
 
-async def _fail(method: str, exc: BaseException, context: aio.ServicerContext, request_id: str) -> None:
-    """Aborts the RPC with the status for `exc`; lets cancellation and earlier aborts pass through."""
+async def _end_failed(  # noqa: PLR0917 (called once per failed RPC: no argument object)
+    gate: Gate,
+    exc: BaseException,
+    context: aio.ServicerContext[Any, Any],
+    call: CallMetadata,
+    started: float,
+    principal: Principal | None,
+    request: Any,
+    entered: bool,
+    span: RpcSpan | None,
+) -> None:
+    """Counts the failed RPC out and records it, then aborts it with the status for `exc`.
+
+    The order matters: a caller that gets its error and then reads the server's log or audit trail must find
+    the call's line there.
+    """
+    failure = _failure_status(gate.method, exc, call.request_id)
+    if failure is not None:
+        context.set_code(failure.code)  # the code the record below reports is the one about to be sent
+    cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+    if entered:
+        gate.leave()
+    code = gate.recorder.record(context, call, started, cancelled, principal, request)
+    if span is not None:
+        span.end(code)
+    if failure is not None:
+        await context.abort(failure.code, failure.details, failure.trailing_metadata)
+
+
+class FailureStatus(NamedTuple):
+    """The status an RPC that raised ends with."""
+
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+def _failure_status(method: str, exc: BaseException, request_id: str) -> FailureStatus | None:
+    """The status for `exc`; None for a cancellation or an RPC its handler has already aborted."""
     trailer = ((REQUEST_ID_KEY, request_id),)
     if isinstance(exc, RegistryError):
         status = status_for(exc)
-        await context.abort(status.code, status.details, (*status.trailing_metadata, *trailer))
+        return FailureStatus(status.code, status.details, (*status.trailing_metadata, *trailer))
     if isinstance(exc, OverloadedError):
-        await context.abort(
+        return FailureStatus(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             "the server is serving its maximum of concurrent RPCs; retry with backoff",
             trailer,
@@ -211,8 +249,9 @@ async def _fail(method: str, exc: BaseException, context: aio.ServicerContext, r
     if isinstance(exc, Exception) and not isinstance(exc, aio.AbortError):
         reference = uuid.uuid4().hex[:12]
         log.exception("%s failed unexpectedly (reference %s)", method, reference)
-        await context.abort(
+        return FailureStatus(
             grpc.StatusCode.INTERNAL,
             f"internal error (reference {reference}); the server log has the details",
             trailer,
         )
+    return None

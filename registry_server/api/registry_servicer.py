@@ -167,7 +167,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         )
 
     async def ImportAgentCard(
-        self, request: pb.ImportAgentCardRequest, context: aio.ServicerContext
+        self,
+        request: pb.ImportAgentCardRequest,
+        context: aio.ServicerContext[pb.ImportAgentCardRequest, pb.ImportAgentCardResponse],
     ) -> pb.ImportAgentCardResponse:
         if request.name:
             validate_name(request.name)

@@ -37,7 +37,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         self._sessions = sessions
         self._turns = TurnRunner(router, sessions, limits)
 
-    async def Route(self, request: pb.RouteRequest, context: aio.ServicerContext) -> pb.RouteResponse:
+    async def Route(
+        self, request: pb.RouteRequest, context: aio.ServicerContext[pb.RouteRequest, pb.RouteResponse]
+    ) -> pb.RouteResponse:
         self._router.validate_query(request.query)
         session_context = SessionContext()
         if request.user_id:
@@ -55,13 +57,17 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         return pb.RouteResponse(decision=decision_to_proto(decision))
 
     async def EvaluateRouting(
-        self, request: pb.EvaluateRoutingRequest, context: aio.ServicerContext
+        self,
+        request: pb.EvaluateRoutingRequest,
+        context: aio.ServicerContext[pb.EvaluateRoutingRequest, pb.EvaluateRoutingResponse],
     ) -> pb.EvaluateRoutingResponse:
         report = await evaluate(self._router, cases_from_proto(request.cases), request.max_misses)
         return report_to_proto(report)
 
     async def RouteAndInvoke(
-        self, request: pb.RouteAndInvokeRequest, context: aio.ServicerContext
+        self,
+        request: pb.RouteAndInvokeRequest,
+        context: aio.ServicerContext[pb.RouteAndInvokeRequest, pb.RouteAndInvokeResponse],
     ) -> AsyncIterator[pb.RouteAndInvokeResponse]:
         if request.user_id:
             validate_user_id(request.user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from grpc import aio
 
@@ -23,7 +24,7 @@ class CallMetadata:
     metadata: tuple[tuple[str, str | bytes], ...]
 
 
-def read_metadata(context: aio.ServicerContext) -> CallMetadata:
+def read_metadata(context: aio.ServicerContext[Any, Any]) -> CallMetadata:
     """Credentials and request id of the call (a new id unless the caller sent a plain one)."""
     metadata = tuple(context.invocation_metadata() or ())
     authorization: str | None = None
@@ -33,10 +34,10 @@ def read_metadata(context: aio.ServicerContext) -> CallMetadata:
             authorization = value
         elif key == REQUEST_ID_KEY and isinstance(value, str) and _PLAIN_ID.fullmatch(value):
             request_id = value
-    return CallMetadata(authorization, request_id or new_request_id(), metadata)  # type: ignore[arg-type]
+    return CallMetadata(authorization, request_id or new_request_id(), metadata)
 
 
-def peer_address(context: aio.ServicerContext) -> str:
+def peer_address(context: aio.ServicerContext[Any, Any]) -> str:
     """The caller's address without its port (`ipv4:127.0.0.1`), the key of per-peer limits."""
     peer = context.peer() or "unknown"
     return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer

@@ -29,13 +29,14 @@ _STATUS_TO_PROTO = {
     SessionStatus.COMPLETED: session_pb2.SESSION_STATUS_COMPLETED,
     SessionStatus.ABANDONED: session_pb2.SESSION_STATUS_ABANDONED,
 }
-_STATUS_FROM_PROTO = {proto: status for status, proto in _STATUS_TO_PROTO.items()}
+# Keyed by int: a request carries any int in an enum field, known to the proto or not.
+_STATUS_FROM_PROTO: dict[int, SessionStatus] = {proto: status for status, proto in _STATUS_TO_PROTO.items()}
 _ROLE_TO_PROTO = {
     Role.USER: session_pb2.ROLE_USER,
     Role.ASSISTANT: session_pb2.ROLE_ASSISTANT,
     Role.SYSTEM: session_pb2.ROLE_SYSTEM,
 }
-_ROLE_FROM_PROTO = {proto: role for role, proto in _ROLE_TO_PROTO.items()}
+_ROLE_FROM_PROTO: dict[int, Role] = {proto: role for role, proto in _ROLE_TO_PROTO.items()}
 
 
 def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:

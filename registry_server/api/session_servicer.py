@@ -77,7 +77,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         self._retention = retention
 
     async def CreateSession(
-        self, request: pb.CreateSessionRequest, context: aio.ServicerContext
+        self, request: pb.CreateSessionRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.CreateSessionResponse:
         metadata = dict(request.metadata)
         validate_new_session(request.user_id, metadata)
@@ -86,7 +86,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.CreateSessionResponse(session=session_to_proto(session))
 
     async def GetSession(
-        self, request: pb.GetSessionRequest, context: aio.ServicerContext
+        self, request: pb.GetSessionRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetSessionResponse:
         key = session_key(request)
         history_page = _seq_page(
@@ -128,7 +128,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         )
 
     async def ListSessions(
-        self, request: pb.ListSessionsRequest, context: aio.ServicerContext
+        self, request: pb.ListSessionsRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.ListSessionsResponse:
         session_filter = _session_filter(request)
         order = session_order(request.order_by)
@@ -148,7 +148,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.ListSessionsResponse(sessions=messages, next_page_token=token)
 
     async def AppendHistory(
-        self, request: pb.AppendHistoryRequest, context: aio.ServicerContext
+        self, request: pb.AppendHistoryRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.AppendHistoryResponse:
         key = session_key(request)
         role = role_from_proto(request.role)
@@ -160,7 +160,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.AppendHistoryResponse(entry=entry_to_proto(entry))
 
     async def RecordInvocation(
-        self, request: pb.RecordInvocationRequest, context: aio.ServicerContext
+        self, request: pb.RecordInvocationRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.RecordInvocationResponse:
         key = session_key(request)
         invocation = invocation_from_proto(request.invocation)
@@ -170,7 +170,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.RecordInvocationResponse(invocation=invocation_to_proto(recorded))
 
     async def UpdateSessionStatus(
-        self, request: pb.UpdateSessionStatusRequest, context: aio.ServicerContext
+        self, request: pb.UpdateSessionStatusRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.UpdateSessionStatusResponse:
         key = session_key(request)
         status = status_from_proto(request.status)
@@ -179,7 +179,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.UpdateSessionStatusResponse(session=session_to_proto(session))
 
     async def DeleteSession(
-        self, request: pb.DeleteSessionRequest, context: aio.ServicerContext
+        self, request: pb.DeleteSessionRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.DeleteSessionResponse:
         key = session_key(request)
         validate_request_id(request.request_id)
@@ -187,7 +187,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.DeleteSessionResponse()
 
     async def AppendEvent(
-        self, request: pb.AppendEventRequest, context: aio.ServicerContext
+        self, request: pb.AppendEventRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.AppendEventResponse:
         key = session_key(request)
         validate_request_id(request.request_id)
@@ -201,7 +201,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.AppendEventResponse(event=event_to_proto(appended.event), revision=appended.revision)
 
     async def GetUserState(
-        self, request: pb.GetUserStateRequest, context: aio.ServicerContext
+        self, request: pb.GetUserStateRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetUserStateResponse:
         app_name = request.app_name or DEFAULT_APP
         validate_app_name(app_name)
@@ -211,7 +211,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         return pb.GetUserStateResponse(state_json=json.dumps(state, ensure_ascii=False))
 
     async def ExportSession(
-        self, request: pb.ExportSessionRequest, context: aio.ServicerContext
+        self, request: pb.ExportSessionRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.ExportSessionResponse:
         content, token = await export_page(self._store, session_key(request), request.page_token)
         return pb.ExportSessionResponse(
@@ -219,7 +219,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         )
 
     async def GetSessionStats(
-        self, request: pb.GetSessionStatsRequest, context: aio.ServicerContext
+        self, request: pb.GetSessionStatsRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetSessionStatsResponse:
         if request.user_id:
             validate_user_id(request.user_id)
@@ -245,7 +245,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         )
 
     async def PurgeExpiredSessions(
-        self, request: pb.PurgeExpiredSessionsRequest, context: aio.ServicerContext
+        self, request: pb.PurgeExpiredSessionsRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.PurgeExpiredSessionsResponse:
         purged = await self._store.purge_expired(datetime.now(UTC) - self._retention)
         return pb.PurgeExpiredSessionsResponse(purged_count=purged)

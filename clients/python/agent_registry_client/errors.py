@@ -152,7 +152,9 @@ def error_from_rpc(error: grpc.aio.AioRpcError) -> AgentRegistryError:
 
 
 def _field_violations(error: grpc.aio.AioRpcError) -> list[FieldViolation]:
-    status = rpc_status.from_call(error)
+    # The stub asks for a grpc.Call; from_call reads only code(), details() and trailing_metadata(), which
+    # an AioRpcError has.
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
     if status is None:
         return []
     violations = []

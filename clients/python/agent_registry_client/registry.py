@@ -194,7 +194,9 @@ class RegistryClient(ServiceClient):
         request = pb.KeepAliveRequest(name=name)
         if ttl is not None:
             request.ttl.FromTimedelta(ttl)
-        response = await self._call(self.stub.KeepAlive, request, timeout=timeout, metadata=metadata)
+        response: pb.KeepAliveResponse = await self._call(
+            self.stub.KeepAlive, request, timeout=timeout, metadata=metadata
+        )
         return response.expire_time.ToDatetime(tzinfo=UTC)
 
     async def delete_agent(
@@ -223,7 +225,7 @@ class RegistryClient(ServiceClient):
     ) -> str:
         """The whole registry document."""
         export_format = pb.EXPORT_FORMAT_YAML if fmt == "yaml" else pb.EXPORT_FORMAT_JSON
-        response = await self._call(
+        response: pb.ExportRegistryResponse = await self._call(
             self.stub.ExportRegistry,
             pb.ExportRegistryRequest(format=export_format),
             timeout=timeout,
