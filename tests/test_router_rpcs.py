@@ -30,7 +30,7 @@ from agent_registry_client import (
     TurnEvent,
 )
 from registry_server.server import RegistryServer
-from tests.conftest import StartServer
+from tests.conftest import DEMO_AGENTS, StartServer
 from tests.markers import wait_for_path
 from tests.test_registry_rpcs import security_agent
 
@@ -122,7 +122,7 @@ async def test_no_candidate_is_a_helpful_answer(router: RouterClient) -> None:
     decision, results, completed = split(await turn(router, "what is the weather in Lisbon", user_id="alice"))
     assert decision.abstained and decision.selected_agents == () and results == []
     assert decision.stage2_reason.startswith("no agent matched the query")
-    assert {c.agent_name for c in decision.candidates} <= {"tickets_agent", "finops_agent", "oxygen_agent"}
+    assert {c.agent_name for c in decision.candidates} <= DEMO_AGENTS
     assert all(c.capability_score == 0 for c in decision.candidates), "the closest agents, none named"
     assert "could not find an agent" in completed.combined_response
     assert "tickets" in completed.combined_response and "courses" in completed.combined_response
