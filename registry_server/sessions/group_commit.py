@@ -7,7 +7,6 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
@@ -75,7 +74,6 @@ class GroupCommitWriter:
     ) -> None:
         self._connection = connection
         self._marks = marks
-        self._marks_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-marks")
         self._retry_delays = tuple(retry_delays)
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
@@ -100,7 +98,6 @@ class GroupCommitWriter:
         if self._task is not None and not self._task.done():
             self._queue.put_nowait(None)
             await self._task
-        self._marks_thread.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:
@@ -170,17 +167,16 @@ class GroupCommitWriter:
         return outcomes
 
     def _commit_with_marks(self) -> None:
-        """COMMIT, while another thread appends the touched sessions' counters to the high-water marks."""
+        """COMMIT, then append the touched sessions' counters to the high-water marks.
+
+        In that order: a mark must never run ahead of a committed write, or a crash between the two would
+        leave a mark for a write that was never stored, and the restart would skip its seq.
+        """
         connection = self._connection
         touched = take_touched(connection) if self._marks is not None else []
-        if not touched or self._marks is None:
-            connection.execute("COMMIT")
-            return
-        pending = self._marks_thread.submit(_append_marks, self._marks, touched)
-        try:
-            connection.execute("COMMIT")
-        finally:
-            pending.result()
+        connection.execute("COMMIT")
+        if touched and self._marks is not None:
+            _append_marks(self._marks, touched)
 
 
 def _append_marks(marks: HighWaterMarks, touched: list[tuple[int, Marks]]) -> None:
