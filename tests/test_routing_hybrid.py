@@ -15,6 +15,7 @@ from registry_server.registry.agent_registry import AgentListener, AgentRegistry
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
+from registry_server.routing.coverage import query_windows
 from registry_server.routing.embedder import Vectors, shared_embedder
 from registry_server.routing.hybrid_index import HybridIndex
 from registry_server.routing.router import Router
@@ -86,6 +87,40 @@ async def test_each_request_gets_its_agents(workplace: Router, query: str, agent
 
 async def test_a_subject_inside_another_request_stays_single(workplace: Router) -> None:
     assert len(await selected(workplace, "a ticket about the billing course")) == 1
+
+
+async def test_a_second_request_without_a_clause_boundary_selects_its_agent_too() -> None:
+    query = (
+        "our storage spending doubled last month so I need a meeting room tomorrow to discuss the cloud bill"
+    )
+    agents = [registered(agent) for agent in WORKPLACE]
+    assert await selected(router_over(agents), query) == {"finops_agent", "facilities_agent"}
+    without_coverage = router_over(agents, replace(RoutingConfig(), coverage_min_words=1000))
+    assert await selected(without_coverage, query) == {"finops_agent"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "please sign me up for the advanced Kubernetes security course with hands-on labs next month",
+        "the payment incident from last night is still open, show me its timeline and current severity",
+        "book a quiet meeting room with a projector for tomorrow afternoon for eight people",
+        "I want to check how many vacation days I still have left this year before booking my holiday",
+    ],
+)
+async def test_a_long_single_request_stays_with_one_agent(workplace: Router, query: str) -> None:
+    assert len(await selected(workplace, query)) == 1
+
+
+def test_query_windows_cover_every_content_word() -> None:
+    windows = query_windows("restart nightly build file bug flaky test suite", 4, 2)
+    assert windows == [
+        "restart nightly build file",
+        "build file bug flaky",
+        "bug flaky test suite",
+    ]
+    assert query_windows("restart build", 4, 2) == ["restart build"]
+    assert query_windows("the and of", 4, 2) == []
 
 
 @pytest.mark.parametrize(

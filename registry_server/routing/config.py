@@ -44,6 +44,17 @@ class RoutingConfig:
     # other clauses' agents by `clause_margin` in its own clause.
     clause_threshold: float = 0.35
     clause_margin: float = 0.2
+    # A request of at least `coverage_min_words` content words without clauses selects a second agent among
+    # the next `coverage_rivals - 1` (each within `coverage_ratio` of the best relevance) when a window of
+    # `coverage_window` content words (every `coverage_stride`) ranks it at `coverage_threshold` or more and
+    # `coverage_margin` above the best agent: that part of the request is about something else.
+    coverage_min_words: int = 8
+    coverage_rivals: int = 3
+    coverage_ratio: float = 0.6
+    coverage_window: int = 4
+    coverage_stride: int = 2
+    coverage_threshold: float = 0.55
+    coverage_margin: float = 0.3
     # Candidates for stage 2 are those within this fraction of the best relevance.
     candidate_ratio: float = 0.6
     # How many agents each signal retrieves before fusion.
