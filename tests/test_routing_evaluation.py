@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from agent_registry_client import (
 from agent_registry_client.routing_eval import CaseFileError, format_report, load_cases
 from registry_server.server import RegistryServer
 from tests.conftest import StartServer
-from tests.fake_agents import signal
 from tests.routing_agents import WORKPLACE
 
 CASES = (
@@ -48,14 +46,14 @@ async def router(server: RegistryServer) -> AsyncIterator[RouterClient]:
 
 
 @pytest.fixture
-async def workplace(client: RegistryClient) -> str:
-    """Registers the in-house agents with factories that signal if they are ever run; returns the key."""
-    key = uuid.uuid4().hex
+async def workplace(client: RegistryClient, tmp_path: Path) -> str:
+    """Registers the in-house agents with factories that leave a file if ever run; returns its prefix."""
+    key = str(tmp_path / "ran-")
     await client.batch_register_agents(
         [
             Agent(
                 agent.name,
-                Factory("tests.fake_agents", "create_hanging_agent", {"key": f"{key}{agent.name}"}),
+                Factory("tests.fake_agents", "create_hanging_agent", {"marker": f"{key}{agent.name}"}),
                 description=agent.description,
                 capabilities=Capabilities(
                     agent.domains, agent.operations, agent.entities, agent.keywords, 0, agent.examples
@@ -84,7 +82,7 @@ async def test_the_report_measures_the_cases_without_running_or_writing(
     )
     assert miss.decision.selected_agents == ("facilities_agent",)
     assert miss.decision.candidates[0].agent_name == "facilities_agent"
-    assert not any(signal(f"{workplace}{agent.name}:started").is_set() for agent in WORKPLACE)
+    assert not any(Path(f"{workplace}{agent.name}.started").exists() for agent in WORKPLACE)
     assert (await sessions.list_sessions()).sessions == []
 
 

@@ -12,12 +12,13 @@ import pytest
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_registry import AgentListener, AgentRegistry
+from registry_server.routing.abstention import confidence
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
 from registry_server.routing.coverage import query_windows
 from registry_server.routing.embedder import Vectors, shared_embedder
-from registry_server.routing.hybrid_index import HybridIndex
+from registry_server.routing.hybrid_index import HybridIndex, Ranked
 from registry_server.routing.router import Router
 from registry_server.routing.text import fold_plural
 from registry_server.routing.vector_cache import VectorCache
@@ -272,8 +273,34 @@ def test_fusion_and_thresholds_are_configuration(tmp_path: Path) -> None:
         load_routing_config(path, RoutingConfig())
 
 
+def test_confidence_weights_are_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text("confidence_weights: {margin: 2}\n")
+    config = load_routing_config(path, RoutingConfig())
+    assert config.confidence_weights["margin"] == 2.0
+    assert config.confidence_weights["relevance"] == RoutingConfig().confidence_weights["relevance"]
+    path.write_text("confidence_weights: {luck: 1}\n")
+    with pytest.raises(RoutingConfigError, match="luck"):
+        load_routing_config(path, RoutingConfig())
+
+
+def ranked(name: str, score: float, semantic: float, capability: float = 0.0) -> Ranked:
+    return Ranked(name, score, capability, capability, bool(capability), semantic)
+
+
+def test_a_clear_leader_is_more_confident_than_a_tie() -> None:
+    weights = RoutingConfig().confidence_weights
+    leader = [ranked("a", 0.5, 0.6), ranked("b", 0.2, 0.3)]
+    tie = [ranked("a", 0.5, 0.6), ranked("b", 0.5, 0.6)]
+    vague = [ranked("a", 0.5, 0.2), ranked("b", 0.2, 0.1)]
+    named = [ranked("a", 0.5, 0.6, capability=0.7), ranked("b", 0.2, 0.3)]
+    assert confidence(tie, weights) < confidence(leader, weights) < confidence(named, weights)
+    assert confidence(vague, weights) < confidence(leader, weights)
+    assert confidence([], weights) == 0.0
+
+
 async def test_a_higher_threshold_abstains_more(workplace: Router) -> None:
-    strict = router_over((registered(a) for a in WORKPLACE), replace(RoutingConfig(), abstain_threshold=0.9))
+    strict = router_over((registered(a) for a in WORKPLACE), replace(RoutingConfig(), abstain_threshold=3.0))
     assert await selected(strict, "how many days off do I still have") == set()
     assert await selected(workplace, "how many days off do I still have") == {"hr_agent"}
 

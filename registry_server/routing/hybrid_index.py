@@ -51,6 +51,9 @@ class Ranked:
     capability_score: float
     term_score: float
     explicit: bool
+    semantic_score: float
+    # True for the session's last agent when the query is a follow-up that names no other agent.
+    context: bool = False
 
 
 class Ranking:
@@ -205,6 +208,8 @@ class HybridIndex:
                 signals[name].capability,
                 capabilities.value(found.get(name), False),
                 bool(capabilities.subject_mentions(found.get(name))),
+                signals[name].semantic,
+                name == boosted,
             )
             for name in ranked
         ]

@@ -16,6 +16,7 @@ from registry_server.domain.routing import (
 )
 from registry_server.metrics import record_stage2
 from registry_server.registry.agent_registry import AgentRegistry
+from registry_server.routing.abstention import confidence
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.coverage import uncovered_agent
@@ -143,11 +144,10 @@ class Router:
         return [ranking.candidate(0), ranking.candidate(position)]
 
     def _confident(self, ranked: list[Ranked]) -> bool:
-        """True when the best candidate is relevant enough, or some agent's terms are named plainly enough."""
+        """True when stage 1 is confident enough, or some agent's terms are named plainly enough."""
         config = self.config
-        return ranked[0].score >= config.abstain_threshold or any(
-            r.term_score >= config.confident_capability_score for r in ranked
-        )
+        sure = confidence(ranked, config.confidence_weights) >= config.abstain_threshold
+        return sure or any(r.term_score >= config.confident_capability_score for r in ranked)
 
     def _clause_picks(self, clauses: list[str]) -> list[Candidate]:
         """Each clause's best agent, kept when relevant and clearly ahead of the other clauses' picks."""
@@ -212,7 +212,7 @@ class Router:
         if not closest:
             return "no agent matched the query: no agent is available"
         shown = ", ".join(f"{c.agent_name} ({c.score:.2f})" for c in closest)
-        return f"no agent matched the query (best relevance below {threshold:g}); closest: {shown}"
+        return f"no agent matched the query (confidence below {threshold:g}); closest: {shown}"
 
     async def _stage2(
         self, query: str, plan: Plan, context: SessionContext
