@@ -169,7 +169,7 @@ class HybridIndex:
         found = capabilities.match(words, expand_limit=config.common_term_agents)
         boosted = capabilities.boosted(last_agent, found)
         lexical = self._lexical.search(content_words(query), k)
-        similarities = self._semantic.similarities(self._embedder.embed(query))
+        query_vector = self._embedder.embed(query)
         named = heapq.nlargest(
             k, found.expanded, key=lambda n: capabilities.value(found.get(n), n == boosted)
         )
@@ -179,16 +179,17 @@ class HybridIndex:
         name_of = self._name_of
         for slot in lexical.top.tolist():
             pool[name_of[slot]] = None
-        for slot in SemanticIndex.top(similarities, k).tolist():
+        for slot in self._semantic.top(query_vector, k).tolist():
             if slot in name_of:
                 pool[name_of[slot]] = None
+        slots = np.fromiter((self._slot_of[name] for name in pool), np.int64, len(pool))
+        similarities = self._semantic.similarities(query_vector, slots).tolist()
         signals: dict[str, _Signals] = {}
-        for name in pool:
-            slot = self._slot_of[name]
+        for name, slot, similarity in zip(pool, slots.tolist(), similarities, strict=True):
             signals[name] = _Signals(
                 capabilities.value(found.get(name), name == boosted),
                 float(lexical.scores[slot]),
-                float(similarities[slot]),
+                similarity,
             )
         fused = {name: self._fused(signal, name == boosted) for name, signal in signals.items()}
         ranked = heapq.nsmallest(
