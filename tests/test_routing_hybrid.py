@@ -12,11 +12,13 @@ import pytest
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.routing import SessionContext
 from registry_server.registry.agent_registry import AgentListener, AgentRegistry
+from registry_server.routing.abstention import confidence
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig, RoutingConfigError, load_routing_config
+from registry_server.routing.coverage import query_windows
 from registry_server.routing.embedder import Vectors, shared_embedder
-from registry_server.routing.hybrid_index import HybridIndex
+from registry_server.routing.hybrid_index import HybridIndex, Ranked
 from registry_server.routing.router import Router
 from registry_server.routing.text import fold_plural
 from registry_server.routing.vector_cache import VectorCache
@@ -86,6 +88,40 @@ async def test_each_request_gets_its_agents(workplace: Router, query: str, agent
 
 async def test_a_subject_inside_another_request_stays_single(workplace: Router) -> None:
     assert len(await selected(workplace, "a ticket about the billing course")) == 1
+
+
+async def test_a_second_request_without_a_clause_boundary_selects_its_agent_too() -> None:
+    query = (
+        "our storage spending doubled last month so I need a meeting room tomorrow to discuss the cloud bill"
+    )
+    agents = [registered(agent) for agent in WORKPLACE]
+    assert await selected(router_over(agents), query) == {"finops_agent", "facilities_agent"}
+    without_coverage = router_over(agents, replace(RoutingConfig(), coverage_min_words=1000))
+    assert await selected(without_coverage, query) == {"finops_agent"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "please sign me up for the advanced Kubernetes security course with hands-on labs next month",
+        "the payment incident from last night is still open, show me its timeline and current severity",
+        "book a quiet meeting room with a projector for tomorrow afternoon for eight people",
+        "I want to check how many vacation days I still have left this year before booking my holiday",
+    ],
+)
+async def test_a_long_single_request_stays_with_one_agent(workplace: Router, query: str) -> None:
+    assert len(await selected(workplace, query)) == 1
+
+
+def test_query_windows_cover_every_content_word() -> None:
+    windows = query_windows("restart nightly build file bug flaky test suite", 4, 2)
+    assert windows == [
+        "restart nightly build file",
+        "build file bug flaky",
+        "bug flaky test suite",
+    ]
+    assert query_windows("restart build", 4, 2) == ["restart build"]
+    assert query_windows("the and of", 4, 2) == []
 
 
 @pytest.mark.parametrize(
@@ -237,8 +273,34 @@ def test_fusion_and_thresholds_are_configuration(tmp_path: Path) -> None:
         load_routing_config(path, RoutingConfig())
 
 
+def test_confidence_weights_are_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text("confidence_weights: {margin: 2}\n")
+    config = load_routing_config(path, RoutingConfig())
+    assert config.confidence_weights["margin"] == 2.0
+    assert config.confidence_weights["relevance"] == RoutingConfig().confidence_weights["relevance"]
+    path.write_text("confidence_weights: {luck: 1}\n")
+    with pytest.raises(RoutingConfigError, match="luck"):
+        load_routing_config(path, RoutingConfig())
+
+
+def ranked(name: str, score: float, semantic: float, capability: float = 0.0) -> Ranked:
+    return Ranked(name, score, capability, capability, bool(capability), semantic)
+
+
+def test_a_clear_leader_is_more_confident_than_a_tie() -> None:
+    weights = RoutingConfig().confidence_weights
+    leader = [ranked("a", 0.5, 0.6), ranked("b", 0.2, 0.3)]
+    tie = [ranked("a", 0.5, 0.6), ranked("b", 0.5, 0.6)]
+    vague = [ranked("a", 0.5, 0.2), ranked("b", 0.2, 0.1)]
+    named = [ranked("a", 0.5, 0.6, capability=0.7), ranked("b", 0.2, 0.3)]
+    assert confidence(tie, weights) < confidence(leader, weights) < confidence(named, weights)
+    assert confidence(vague, weights) < confidence(leader, weights)
+    assert confidence([], weights) == 0.0
+
+
 async def test_a_higher_threshold_abstains_more(workplace: Router) -> None:
-    strict = router_over((registered(a) for a in WORKPLACE), replace(RoutingConfig(), abstain_threshold=0.9))
+    strict = router_over((registered(a) for a in WORKPLACE), replace(RoutingConfig(), abstain_threshold=3.0))
     assert await selected(strict, "how many days off do I still have") == set()
     assert await selected(workplace, "how many days off do I still have") == {"hr_agent"}
 

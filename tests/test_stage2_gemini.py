@@ -16,7 +16,7 @@ from registry_server.registry.journal_store import JournalStore
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.router import Router
-from tests.conftest import DEFAULTS_FILE, StartServer
+from tests.conftest import AGENT_MODULES, DEFAULTS_FILE, StartServer
 from tests.fake_gemini import FakeGemini
 from tests.routing_agents import WORKPLACE, registered
 
@@ -101,7 +101,7 @@ async def test_the_prompt_shows_each_candidates_examples_and_the_previous_turn(
     tmp_path: Path, gemini: FakeGemini
 ) -> None:
     registry = AgentRegistry(
-        JournalStore(tmp_path, tmp_path / "no-defaults.yaml"), builder=AgentHost(DEMO_MODULES, 0, 1 << 18)
+        JournalStore(tmp_path, tmp_path / "no-defaults.yaml"), builder=AgentHost(AGENT_MODULES, 0, 1 << 18)
     )
     await registry.load()
     for agent in WORKPLACE[:3]:

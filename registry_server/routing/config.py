@@ -20,6 +20,19 @@ DEFAULT_GEMINI_MODEL = "gemini-3.8-flash"
 # How stage 1 fuses its signals into one relevance, tuned on the CLINC150 and MetaTool development splits.
 DEFAULT_FUSION = {"semantic": 0.6, "lexical": 0.3, "capability": 0.1, "context": 0.3}
 FUSION_SIGNALS = frozenset(DEFAULT_FUSION)
+# How stage 1's confidence weighs the best candidate's relevance, its lead over the second, its semantic
+# similarity, the best semantic similarity among the first few, and its typed-capability score; fitted
+# (logistic regression, then scaled to a relevance weight of 1) on the CLINC150 development split. A
+# follow-up that goes to the session's last agent ("context") is confident on its own.
+DEFAULT_CONFIDENCE = {
+    "relevance": 1.0,
+    "margin": 0.38,
+    "semantic": 1.12,
+    "best_semantic": 1.25,
+    "capability": 0.38,
+    "context": 1.1,
+}
+CONFIDENCE_SIGNALS = frozenset(DEFAULT_CONFIDENCE)
 
 
 @dataclass(frozen=True)
@@ -36,14 +49,27 @@ class RoutingConfig:
     # Weights of the fused relevance: semantic (cosine), lexical (normalised BM25), capability (typed score),
     # and context (added for the session's last agent when the typed context boost applies).
     fusion: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_FUSION))
-    # Below this fused relevance no agent is selected ("no agent matched"); calibrated on development data.
-    abstain_threshold: float = 0.29
+    # Weights of stage 1's confidence that some agent answers (see `confidence_weights` in the README).
+    confidence_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CONFIDENCE))
+    # Below this confidence no agent is selected ("no agent matched"); calibrated on development data.
+    abstain_threshold: float = 1.10
     # ... unless the best typed-capability score reaches this: an agent whose terms the query names answers.
     confident_capability_score: float = 0.4
     # A clause of a multi-part request selects its own agent at or above this relevance, when it leads the
     # other clauses' agents by `clause_margin` in its own clause.
     clause_threshold: float = 0.35
     clause_margin: float = 0.2
+    # A request of at least `coverage_min_words` content words without clauses selects a second agent among
+    # the next `coverage_rivals - 1` (each within `coverage_ratio` of the best relevance) when a window of
+    # `coverage_window` content words (every `coverage_stride`) ranks it at `coverage_threshold` or more and
+    # `coverage_margin` above the best agent: that part of the request is about something else.
+    coverage_min_words: int = 8
+    coverage_rivals: int = 3
+    coverage_ratio: float = 0.6
+    coverage_window: int = 4
+    coverage_stride: int = 2
+    coverage_threshold: float = 0.55
+    coverage_margin: float = 0.3
     # Candidates for stage 2 are those within this fraction of the best relevance.
     candidate_ratio: float = 0.6
     # How many agents each signal retrieves before fusion.
@@ -83,10 +109,22 @@ def _apply(base: RoutingConfig, document: dict[str, Any], path: Path) -> Routing
     if unknown:
         raise RoutingConfigError(f"unknown keys {sorted(unknown)} in {path}; known: {sorted(known)}")
     changes: dict[str, Any] = {
-        key: value for key, value in document.items() if key not in ("weights", "fusion")
+        key: value
+        for key, value in document.items()
+        if key not in ("weights", "fusion", "confidence_weights")
     }
     if "fusion" in document:
-        changes["fusion"] = _fusion(base, document["fusion"] or {}, path)
+        changes["fusion"] = _signal_weights(
+            "fusion", base.fusion, FUSION_SIGNALS, document["fusion"] or {}, path
+        )
+    if "confidence_weights" in document:
+        changes["confidence_weights"] = _signal_weights(
+            "confidence_weights",
+            base.confidence_weights,
+            CONFIDENCE_SIGNALS,
+            document["confidence_weights"] or {},
+            path,
+        )
     if "weights" in document:
         weights = dict(base.weights)
         for name, value in (document["weights"] or {}).items():
@@ -101,17 +139,17 @@ def _apply(base: RoutingConfig, document: dict[str, Any], path: Path) -> Routing
         raise RoutingConfigError(f"{path}: {error}") from error
 
 
-def _fusion(base: RoutingConfig, values: dict[str, Any], path: Path) -> dict[str, float]:
-    """The fusion weights of the file over the base's."""
-    unknown = set(values) - FUSION_SIGNALS
+def _signal_weights(
+    key: str, base: dict[str, float], known: frozenset[str], values: dict[str, Any], path: Path
+) -> dict[str, float]:
+    """The signal weights under `key` of the file over the base's."""
+    unknown = set(values) - known
     if unknown:
-        raise RoutingConfigError(
-            f"unknown fusion signals {sorted(unknown)} in {path}; known: {sorted(FUSION_SIGNALS)}"
-        )
-    fusion = dict(base.fusion)
+        raise RoutingConfigError(f"unknown {key} signals {sorted(unknown)} in {path}; known: {sorted(known)}")
+    weights = dict(base)
     for name, value in values.items():
         try:
-            fusion[name] = float(value)
+            weights[name] = float(value)
         except (TypeError, ValueError) as error:
-            raise RoutingConfigError(f"fusion.{name} in {path}: {error}") from error
-    return fusion
+            raise RoutingConfigError(f"{key}.{name} in {path}: {error}") from error
+    return weights

@@ -51,6 +51,9 @@ class Ranked:
     capability_score: float
     term_score: float
     explicit: bool
+    semantic_score: float
+    # True for the session's last agent when the query is a follow-up that names no other agent.
+    context: bool = False
 
 
 class Ranking:
@@ -86,7 +89,7 @@ class HybridIndex:
         self._embedder = embedder
         self.capabilities = CapabilityIndex(config)
         self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
-        self._semantic = SemanticIndex()
+        self.semantic = SemanticIndex()
         self._slot_of: dict[str, int] = {}
         self._name_of: dict[int, str] = {}
         self._free: list[int] = []
@@ -128,7 +131,7 @@ class HybridIndex:
         self._lexical.put(slot, content_word_counts("\n".join(agent_texts(agent))))
         if vector is None:
             vector = self._embedder.agent_vector(semantic_texts(agent))
-        self._semantic.put(slot, vector)
+        self.semantic.put(slot, vector)
 
     def remove(self, name: str) -> None:
         """Forgets the agent."""
@@ -139,7 +142,7 @@ class HybridIndex:
         self._free.append(slot)
         self.capabilities.remove(name)
         self._lexical.remove(slot)
-        self._semantic.remove(slot)
+        self.semantic.remove(slot)
 
     def agents(self) -> Iterable[RegisteredAgent]:
         """Every indexed (routable) agent."""
@@ -151,7 +154,7 @@ class HybridIndex:
 
     def vectors(self) -> dict[str, Vectors]:
         """Every agent's vector, by name (to persist them)."""
-        return {name: self._semantic.vector(slot).copy() for name, slot in self._slot_of.items()}
+        return {name: self.semantic.vector(slot).copy() for name, slot in self._slot_of.items()}
 
     def score(self, query: str, last_agent: str = "") -> list[Candidate]:
         """The top-k candidates for `query` by fused relevance, best first, with every signal's share."""
@@ -166,7 +169,7 @@ class HybridIndex:
         found = capabilities.match(words, expand_limit=config.common_term_agents)
         boosted = capabilities.boosted(last_agent, found)
         lexical = self._lexical.search(content_words(query), k)
-        similarities = self._semantic.similarities(self._embedder.embed(query))
+        query_vector = self._embedder.embed(query)
         named = heapq.nlargest(
             k, found.expanded, key=lambda n: capabilities.value(found.get(n), n == boosted)
         )
@@ -176,16 +179,17 @@ class HybridIndex:
         name_of = self._name_of
         for slot in lexical.top.tolist():
             pool[name_of[slot]] = None
-        for slot in SemanticIndex.top(similarities, k).tolist():
+        for slot in self.semantic.top(query_vector, k).tolist():
             if slot in name_of:
                 pool[name_of[slot]] = None
+        slots = np.fromiter((self._slot_of[name] for name in pool), np.int64, len(pool))
+        similarities = self.semantic.similarities(query_vector, slots).tolist()
         signals: dict[str, _Signals] = {}
-        for name in pool:
-            slot = self._slot_of[name]
+        for name, slot, similarity in zip(pool, slots.tolist(), similarities, strict=True):
             signals[name] = _Signals(
                 capabilities.value(found.get(name), name == boosted),
                 float(lexical.scores[slot]),
-                float(similarities[slot]),
+                similarity,
             )
         fused = {name: self._fused(signal, name == boosted) for name, signal in signals.items()}
         ranked = heapq.nsmallest(
@@ -205,6 +209,8 @@ class HybridIndex:
                 signals[name].capability,
                 capabilities.value(found.get(name), False),
                 bool(capabilities.subject_mentions(found.get(name))),
+                signals[name].semantic,
+                name == boosted,
             )
             for name in ranked
         ]

@@ -37,6 +37,9 @@ class LexicalIndex:
         self._terms_of: dict[int, tuple[str, ...]] = {}
         self._lengths = np.zeros(64, np.float64)
         self._total_length = 0.0
+        # Each term's term-frequency factors, valid for `_weights_average` (any change of length clears them).
+        self._weights: dict[str, Floats] = {}
+        self._weights_average = 0.0
 
     def __len__(self) -> int:
         return len(self._terms_of)
@@ -53,6 +56,7 @@ class LexicalIndex:
         for term, count in counts.items():
             self._postings.setdefault(term, {})[slot] = count
             self._arrays.pop(term, None)
+            self._weights.pop(term, None)
 
     def remove(self, slot: int) -> None:
         """Forgets the document of `slot`."""
@@ -67,6 +71,7 @@ class LexicalIndex:
             if not posting:
                 del self._postings[term]
             self._arrays.pop(term, None)
+            self._weights.pop(term, None)
 
     def search(self, words: Iterable[str], k: int) -> LexicalHits:
         """The normalised BM25 of every slot (0 to about 1) and the `k` best slots that matched at all.
@@ -79,18 +84,30 @@ class LexicalIndex:
         if not found or not count:
             return LexicalHits(scores, np.zeros(0, np.int64), {})
         average = self._total_length / count
-        k1, b = self._k1, self._b
+        if average != self._weights_average:
+            self._weights.clear()
+            self._weights_average = average
+        k1 = self._k1
         idf: dict[str, float] = {}
-        for term, (slots, frequencies) in found:
+        for term, (slots, _) in found:
             df = len(slots)
             idf[term] = math.log(1.0 + (count - df + 0.5) / (df + 0.5))
-            norm = k1 * (1.0 - b + b * self._lengths[slots] / average)
-            scores[slots] += idf[term] * frequencies * (k1 + 1.0) / (frequencies + norm)
+            scores[slots] += idf[term] * self._term_weights(term, average)
         scores /= sum(idf.values()) * (k1 + 1.0)
         # Partition only the touched slots: the untouched zeros are ties that make a partition crawl.
         touched = np.flatnonzero(scores)
         top = touched if len(touched) <= k else touched[np.argpartition(scores[touched], -k)[-k:]]
         return LexicalHits(scores, top, idf)
+
+    def _term_weights(self, term: str, average: float) -> Floats:
+        """The term's BM25 term-frequency factor per posting, kept until the average length changes."""
+        weights = self._weights.get(term)
+        if weights is None:
+            slots, frequencies = self._term_arrays(term)
+            k1, b = self._k1, self._b
+            norm = k1 * (1.0 - b + b * self._lengths[slots] / average)
+            weights = self._weights[term] = frequencies * (k1 + 1.0) / (frequencies + norm)
+        return weights
 
     def _term_arrays(self, term: str) -> tuple[Slots, Floats]:
         arrays = self._arrays.get(term)

@@ -17,11 +17,13 @@ from registry_server.domain.routing import (
 )
 from registry_server.metrics import record_stage2
 from registry_server.registry.agent_registry import AgentRegistry
+from registry_server.routing.abstention import confidence
 from registry_server.routing.clauses import split_clauses
 from registry_server.routing.config import RoutingConfig
+from registry_server.routing.coverage import uncovered_agent
 from registry_server.routing.embedder import BackgroundEmbedder, TextEmbedder, shared_embedder
 from registry_server.routing.gemini_selector import GeminiSelector, Stage2Error
-from registry_server.routing.hybrid_index import HybridIndex, Ranked, semantic_texts
+from registry_server.routing.hybrid_index import HybridIndex, Ranked, Ranking, semantic_texts
 from registry_server.routing.offline_selector import OfflineSelector
 from registry_server.routing.vector_cache import VectorCache, fingerprint
 
@@ -124,6 +126,8 @@ class Router:
             if r.score >= floor or (r.explicit and r.term_score >= named - config.multi_agent_margin)
         ]
         names = {c.agent_name for c in kept}
+        if len(distinct) < 2:
+            distinct = self._covering_picks(query, ranking)
         if len(distinct) >= 2:
             kept += [c for c in distinct if c.agent_name not in names]
             index_of = {c.agent_name: i for i, c in enumerate(kept)}
@@ -132,12 +136,19 @@ class Router:
             picks = ()
         return Plan(tuple(kept), picks, tuple(clauses), False)
 
+    def _covering_picks(self, query: str, ranking: Ranking) -> list[Candidate]:
+        """The best candidate and the one a part of the query supports instead, or none."""
+        second = uncovered_agent(self.index, query, ranking.entries, self.config)
+        if not second:
+            return []
+        position = next(i for i, r in enumerate(ranking.entries) if r.agent_name == second)
+        return [ranking.candidate(0), ranking.candidate(position)]
+
     def _confident(self, ranked: list[Ranked]) -> bool:
-        """True when the best candidate is relevant enough, or some agent's terms are named plainly enough."""
+        """True when stage 1 is confident enough, or some agent's terms are named plainly enough."""
         config = self.config
-        return ranked[0].score >= config.abstain_threshold or any(
-            r.term_score >= config.confident_capability_score for r in ranked
-        )
+        sure = confidence(ranked, config.confidence_weights) >= config.abstain_threshold
+        return sure or any(r.term_score >= config.confident_capability_score for r in ranked)
 
     def _clause_picks(self, clauses: list[str]) -> list[Candidate]:
         """Each clause's best agent, kept when relevant and clearly ahead of the other clauses' picks."""
@@ -224,7 +235,7 @@ class Router:
         if not closest:
             return "no agent matched the query: no agent is available"
         shown = ", ".join(f"{c.agent_name} ({c.score:.2f})" for c in closest)
-        return f"no agent matched the query (best relevance below {threshold:g}); closest: {shown}"
+        return f"no agent matched the query (confidence below {threshold:g}); closest: {shown}"
 
     async def _stage2(
         self, query: str, plan: Plan, context: SessionContext
