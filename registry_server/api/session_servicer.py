@@ -103,21 +103,24 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
             key, filters, event_page[0], event_page[1], EVENT_BYTES
         )
         check_visible(session)
-        entries = await self._store.list_history(key, history_page[0], history_page[1], SEQ_LIST_BYTES)
-        invocations = await self._store.list_invocations(
-            key, invocation_page[0], invocation_page[1], SEQ_LIST_BYTES
+        # An ADK session has events only: its empty lists cost no further reads.
+        entries = (
+            await self._store.list_history(key, history_page[0], history_page[1], SEQ_LIST_BYTES)
+            if session.history_count
+            else []
         )
-        message = session_to_proto(session)
-        message.events.extend(record_to_proto(record) for record in events.events)
-        message.history.extend(entry_to_proto(entry) for entry in entries)
-        message.invocations.extend(invocation_to_proto(invocation) for invocation in invocations)
+        invocations = (
+            await self._store.list_invocations(key, invocation_page[0], invocation_page[1], SEQ_LIST_BYTES)
+            if session.invocation_count
+            else []
+        )
         event_token = ""
         if events.next_after_seq is not None:
             event_token = encode_page_token(
                 events.next_after_seq, {"session": request.session_id, "list": "event", **asdict(filters)}
             )
-        return pb.GetSessionResponse(
-            session=message,
+        response = pb.GetSessionResponse(
+            session=session_to_proto(session),
             next_history_page_token=_next_seq_token(
                 request.session_id, "history", entries, session.history_count
             ),
@@ -126,6 +129,12 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
             ),
             next_event_page_token=event_token,
         )
+        # Filled in place: the message a constructor is given is copied, and the events are most of it.
+        message = response.session
+        message.events.extend(record_to_proto(record) for record in events.events)
+        message.history.extend(entry_to_proto(entry) for entry in entries)
+        message.invocations.extend(invocation_to_proto(invocation) for invocation in invocations)
+        return response
 
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: aio.ServicerContext[Any, Any]

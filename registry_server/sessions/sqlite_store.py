@@ -83,6 +83,8 @@ PURGE_BATCH = 200
 # Pages stop once they hold this many bytes of content, so a response stays under gRPC's 4 MiB limit.
 PAGE_MAX_BYTES = 3 * 1024 * 1024
 ROW_OVERHEAD_BYTES = 64
+FIRST_FETCH_ROWS = 32
+MAX_FETCH_ROWS = 512
 
 
 class SqliteSessionStore:
@@ -634,14 +636,19 @@ async def _rows_within(
     """Up to `limit` rows of the cursor while their size stays within `max_bytes` (at least one row),
     and whether rows were left (the query asks for `limit` + 1 to tell)."""
     rows: list[Any] = []
-    total = 0
+    total, largest, batch = 0, 1, FIRST_FETCH_ROWS
     async with cursor:
-        while batch := await cursor.fetchmany(32):
-            for row in batch:
-                total += size(row) + ROW_OVERHEAD_BYTES
+        while fetched := await cursor.fetchmany(batch):
+            for row in fetched:
+                row_bytes = size(row) + ROW_OVERHEAD_BYTES
+                total += row_bytes
                 if len(rows) >= limit or (rows and total > max_bytes):
                     return rows, True
                 rows.append(row)
+                largest = max(largest, row_bytes)
+            # Each fetch is a hop to the connection's thread: fetch as many rows as the budget left could
+            # hold at the largest size seen, so a page of small rows costs a few hops, not one per 32 rows.
+            batch = max(FIRST_FETCH_ROWS, min(MAX_FETCH_ROWS, (max_bytes - total) // largest))
     return rows, False
 
 
