@@ -211,11 +211,7 @@ async def test_a_client_from_its_wheel_alone_routes_a_turn(
     assert health.returncode == 0 and "SERVING" in health.stdout
     listed = await asyncio.to_thread(agentctl, "-o", "json", "agents", "list")
     assert listed.returncode == 0, listed.stderr
-    assert {agent["name"] for agent in json.loads(listed.stdout)} == {
-        "tickets_agent",
-        "finops_agent",
-        "oxygen_agent",
-    }
+    assert {agent["name"] for agent in json.loads(listed.stdout)} == DEMO_AGENTS
     missing_agent = await asyncio.to_thread(agentctl, "agents", "get", "nobody_agent")
     assert missing_agent.returncode == 1 and "NOT_FOUND" in missing_agent.stderr
     turn = await asyncio.to_thread(
