@@ -21,14 +21,8 @@ from registry_server.domain.session import (
 from registry_server.sessions.event_codec import record_from_json
 from registry_server.sessions.paging import PAGE_MAX_BYTES, ROW_OVERHEAD_BYTES, first_seq
 from registry_server.sessions.postgres_connections import PostgresConnections
-from registry_server.sessions.postgres_rows import STATE_COLUMNS, STATE_JOINS, numbered, resolve
-from registry_server.sessions.sqlite_rows import (
-    SESSION_COLUMNS,
-    filter_conditions,
-    from_micros,
-    session_from_row,
-    to_micros,
-)
+from registry_server.sessions.postgres_rows import STATE_JOINS, numbered, resolve
+from registry_server.sessions.sqlite_rows import from_micros, session_from_row, sessions_page_sql
 
 READ_BATCH = 32
 
@@ -125,18 +119,10 @@ class PostgresSessionReads(PostgresConnections):
         with_state: bool = False,
     ) -> list[Session]:
         """Up to `limit` sessions newest first (by `order`), strictly after the (time, session_id) cursor."""
-        column = "s.update_time" if order is SessionOrder.UPDATE_TIME_DESC else "s.create_time"
-        conditions, parameters = filter_conditions(session_filter)
-        if before is not None:
-            conditions.append(f"({column}, s.session_id) < (?, ?)")
-            parameters += [to_micros(before[0]), before[1]]
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
-        joins = STATE_JOINS if with_state else ""
-        sql = numbered(
-            f"SELECT {columns} FROM sessions s {joins} {where} "  # noqa: S608 - fixed fragments, values bound
-            f"ORDER BY {column} DESC, s.session_id DESC LIMIT {int(limit)}"
+        page_sql, parameters = sessions_page_sql(
+            session_filter, before, order, with_state=with_state, state_joins=STATE_JOINS
         )
+        sql = numbered(f"{page_sql} LIMIT {int(limit)}")
 
         async def query(connection: Any) -> list[Session]:
             rows = await connection.fetch(sql, *parameters)

@@ -7,7 +7,6 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from registry_server.domain.errors import AlreadyExistsError, EtagMismatchError
 from registry_server.domain.session import (
     DEFAULT_APP,
     AppendedEvent,
@@ -26,7 +25,7 @@ from registry_server.sessions.postgres_connections import PostgresConnections
 from registry_server.sessions.postgres_rows import resolve
 from registry_server.sessions.request_log import fingerprint
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
-from registry_server.sessions.sqlite_rows import require_active, to_micros
+from registry_server.sessions.sqlite_rows import already_exists, require_active, require_revision, to_micros
 from registry_server.sessions.stored_event import storable
 
 
@@ -61,10 +60,7 @@ class PostgresSessionWrites(PostgresConnections):
                 now,
             )
             if sid is None:
-                raise AlreadyExistsError(
-                    f"user {user_id!r} already has a session {new_id!r} in app {app_name!r}; "
-                    "choose another id or leave it empty"
-                )
+                raise already_exists(user_id, new_id, app_name)
             await _apply_state(connection, sid, app_name, user_id, scoped)
             return (await resolve(connection, SessionKey(new_id, app_name, user_id), with_state=True))[1]
 
@@ -83,11 +79,7 @@ class PostgresSessionWrites(PostgresConnections):
         async def append(connection: Any) -> AppendedEvent:
             sid, session = await resolve(connection, session_id, lock=True)
             require_active(session)
-            if expected_revision and expected_revision != session.revision:
-                raise EtagMismatchError(
-                    f"session {session.session_id} is at revision {session.revision}, not "
-                    f"{expected_revision}: it changed since it was read; read it again and retry"
-                )
+            require_revision(session, expected_revision)
             if event.partial:
                 return AppendedEvent(event, session.revision)
             seq, revision = await connection.fetchrow(

@@ -23,16 +23,7 @@ from registry_server.domain.session import (
 from registry_server.sessions.event_codec import record_from_json
 from registry_server.sessions.paging import PAGE_MAX_BYTES, ROW_OVERHEAD_BYTES, first_seq
 from registry_server.sessions.sqlite_connections import SqliteConnections
-from registry_server.sessions.sqlite_rows import (
-    SESSION_COLUMNS,
-    STATE_COLUMNS,
-    STATE_JOINS,
-    filter_conditions,
-    from_micros,
-    resolve,
-    session_from_row,
-    to_micros,
-)
+from registry_server.sessions.sqlite_rows import from_micros, resolve, session_from_row, sessions_page_sql
 
 FIRST_FETCH_ROWS = 32
 MAX_FETCH_ROWS = 512
@@ -131,18 +122,8 @@ class SqliteSessionReads(SqliteConnections):
         with_state: bool = False,
     ) -> list[Session]:
         """Up to `limit` sessions newest first (by `order`), strictly after the (time, session_id) cursor."""
-        column = "s.update_time" if order is SessionOrder.UPDATE_TIME_DESC else "s.create_time"
-        conditions, parameters = filter_conditions(session_filter)
-        if before is not None:
-            conditions.append(f"({column}, s.session_id) < (?, ?)")
-            parameters += [to_micros(before[0]), before[1]]
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
-        joins = STATE_JOINS if with_state else ""
-        sql = (
-            f"SELECT {columns} FROM sessions s {joins} {where} "  # noqa: S608 - fixed fragments, values bound
-            f"ORDER BY {column} DESC, s.session_id DESC LIMIT ?"
-        )
+        page_sql, parameters = sessions_page_sql(session_filter, before, order, with_state=with_state)
+        sql = f"{page_sql} LIMIT ?"
 
         async def query(connection: aiosqlite.Connection) -> list[Session]:
             rows = await connection.execute_fetchall(sql, (*parameters, limit))

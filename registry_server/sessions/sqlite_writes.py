@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from registry_server.domain.errors import AlreadyExistsError, EtagMismatchError
 from registry_server.domain.session import (
     DEFAULT_APP,
     AppendedEvent,
@@ -26,7 +25,13 @@ from registry_server.sessions.event_codec import event_to_json
 from registry_server.sessions.request_log import fingerprint
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
 from registry_server.sessions.sqlite_connections import SqliteConnections
-from registry_server.sessions.sqlite_rows import require_active, resolve_sync, to_micros
+from registry_server.sessions.sqlite_rows import (
+    already_exists,
+    require_active,
+    require_revision,
+    resolve_sync,
+    to_micros,
+)
 from registry_server.sessions.stored_event import storable, with_seq
 
 
@@ -57,10 +62,7 @@ class SqliteSessionWrites(SqliteConnections):
                     (app_name, user_id, new_id, json.dumps(dict(metadata)), to_micros(now), to_micros(now)),
                 )
             except sqlite3.IntegrityError:
-                raise AlreadyExistsError(
-                    f"user {user_id!r} already has a session {new_id!r} in app {app_name!r}; "
-                    "choose another id or leave it empty"
-                ) from None
+                raise already_exists(user_id, new_id, app_name) from None
             sid = int(cursor.lastrowid or 0)
             _apply_state(connection, sid, app_name, user_id, scoped)
             _, created = resolve_sync(connection, SessionKey(new_id, app_name, user_id), with_state=True)
@@ -85,11 +87,7 @@ class SqliteSessionWrites(SqliteConnections):
         def append(connection: sqlite3.Connection) -> AppendedEvent:
             sid, session = resolve_sync(connection, session_id)
             require_active(session)
-            if expected_revision and expected_revision != session.revision:
-                raise EtagMismatchError(
-                    f"session {session.session_id} is at revision {session.revision}, not "
-                    f"{expected_revision}: it changed since it was read; read it again and retry"
-                )
+            require_revision(session, expected_revision)
             if event.partial:
                 return AppendedEvent(event, session.revision)
             seq, revision = session.event_count + 1, session.revision + 1
