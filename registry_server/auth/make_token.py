@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import secrets
 
 import yaml
 
 from registry_server.auth.principal import Role
+from registry_server.domain.opaque_id import new_opaque_id
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if Role.USER.value in args.role and not args.user_id:
         parser.error("--role user needs --user-id")
-    token = secrets.token_urlsafe(32)
+    token = new_opaque_id(32)
     entry = {"name": args.name, "sha256": hashlib.sha256(token.encode()).hexdigest(), "roles": args.role}
     if args.user_id:
         entry["user_id"] = args.user_id

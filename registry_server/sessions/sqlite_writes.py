@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from registry_server.domain.opaque_id import new_opaque_id
 from registry_server.domain.session import (
     DEFAULT_APP,
     AppendedEvent,
@@ -52,7 +52,7 @@ class SqliteSessionWrites(SqliteConnections):
         now = self._clock()
         scoped = split_delta(state or {})
         request = fingerprint("create", app_name, user_id, session_id, metadata, without_temp(state or {}))
-        new_id = session_id or secrets.token_urlsafe(18)
+        new_id = session_id or new_opaque_id(18)
 
         def insert(connection: sqlite3.Connection) -> Session:
             try:
