@@ -1,6 +1,7 @@
 """AppendEvent against the physical references, in rounds that alternate the two servers so that a noisy
 machine moves both sides of each ratio alike: sequential p50 against echo p50 + fsync p50 + 0.4 ms, and
-throughput with 64 in flight against the echo server's with 64 in flight.
+throughput with 64 in flight against the echo server's with 64 in flight. It also prints each server's CPU
+time per call at 64 in flight (from /proc, so Linux only): on a shared machine that moves less than rates.
 
 `python -m bench.append_event [rounds]` (about 20 s a round) prints one JSON document of medians.
 """
@@ -20,10 +21,14 @@ from typing import Any
 
 from grpc import aio
 
-from agentregistry.v1 import registry_service_pb2, registry_service_pb2_grpc, session_pb2
+from agentregistry.v1 import (
+    registry_service_pb2,
+    registry_service_pb2_grpc,
+    session_pb2,
+    session_service_pb2_grpc,
+)
 from agentregistry.v1 import session_service_pb2 as pb
-from agentregistry.v1 import session_service_pb2_grpc
-from bench.processes import start_echo_server, start_server
+from bench.processes import Child, start_echo_server, start_server
 
 APP = "bench_app"
 SESSIONS = 16
@@ -65,10 +70,11 @@ async def append_call(channel: aio.Channel, prefix: str) -> Call:
     """An AppendEvent of a small event with a state delta, round-robin over a few sessions, each with its
     own request id (so every call is a real write, as the client library makes them)."""
     sessions = session_service_pb2_grpc.SessionServiceStub(channel)
-    ids = [
-        (await sessions.CreateSession(pb.CreateSessionRequest(user_id="wire", app_name=APP))).session.session_id
+    created = [
+        await sessions.CreateSession(pb.CreateSessionRequest(user_id="wire", app_name=APP))
         for _ in range(SESSIONS)
     ]
+    ids = [response.session.session_id for response in created]
     counter = iter(range(10**9))
 
     def append() -> Awaitable[Any]:
@@ -82,8 +88,8 @@ async def append_call(channel: aio.Channel, prefix: str) -> Call:
                     author="bench_agent",
                     invocation_id="inv",
                     timestamp=float(number),
-                    content_json='{"role":"model","parts":[{"text":"answer number %d"}]}' % number,
-                    actions=session_pb2.EventActions(state_delta_json='{"turn":%d}' % number),
+                    content_json=f'{{"role":"model","parts":[{{"text":"answer number {number}"}}]}}',
+                    actions=session_pb2.EventActions(state_delta_json=f'{{"turn":{number}}}'),
                 ),
                 request_id=f"{prefix}-{number}",
             )
@@ -116,9 +122,30 @@ def fsync_p50_ms(directory: Path) -> float:
     return statistics.median(samples)
 
 
-async def wire_figures(target: str, echo_target: str, fsync_ms: float, rounds: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def cpu_per_call_us(pid: int, action: Call, width: int, count: int) -> tuple[float, float]:
+    """(calls/s, server CPU microseconds per call) of `count` calls with `width` in flight."""
+    before = cpu_seconds(pid)
+    calls_per_s = await rate(action, width, count)
+    return calls_per_s, (cpu_seconds(pid) - before) * 1e6 / count
+
+
+async def wire_figures(server: Child, echo_server: Child, fsync_ms: float, rounds: int) -> dict[str, Any]:
     """Every figure, as medians over `rounds` rounds that each measure echo, then AppendEvent."""
-    figures: dict[str, list[float]] = {"echo_p50": [], "append_p50": [], "echo_rate": [], "append_rate": []}
+    target, echo_target = server.target, echo_server.target
+    figures: dict[str, list[float]] = {
+        "echo_p50": [],
+        "append_p50": [],
+        "echo_rate": [],
+        "append_rate": [],
+        "echo_cpu": [],
+        "append_cpu": [],
+    }
     ratios: list[float] = []
     async with aio.insecure_channel(echo_target) as echo_channel, aio.insecure_channel(target) as channel:
         echo = echo_call(echo_channel)
@@ -129,8 +156,16 @@ async def wire_figures(target: str, echo_target: str, fsync_ms: float, rounds: i
         for _ in range(rounds):
             figures["echo_p50"].append(await p50_ms(echo, SEQUENTIAL_CALLS))
             figures["append_p50"].append(await p50_ms(append, SEQUENTIAL_CALLS))
-            figures["echo_rate"].append(await rate(echo, IN_FLIGHT, ECHO_CONCURRENT_CALLS))
-            figures["append_rate"].append(await rate(append, IN_FLIGHT, APPEND_CONCURRENT_CALLS))
+            echo_rate, echo_cpu = await cpu_per_call_us(
+                echo_server.process.pid, echo, IN_FLIGHT, ECHO_CONCURRENT_CALLS
+            )
+            append_rate, append_cpu = await cpu_per_call_us(
+                server.process.pid, append, IN_FLIGHT, APPEND_CONCURRENT_CALLS
+            )
+            figures["echo_rate"].append(echo_rate)
+            figures["append_rate"].append(append_rate)
+            figures["echo_cpu"].append(echo_cpu)
+            figures["append_cpu"].append(append_cpu)
             ratios.append(figures["append_rate"][-1] / figures["echo_rate"][-1])
     medians = {name: statistics.median(values) for name, values in figures.items()}
     bound = medians["echo_p50"] + fsync_ms + 0.4
@@ -150,6 +185,8 @@ async def wire_figures(target: str, echo_target: str, fsync_ms: float, rounds: i
         "append_event_rate_ratios": [round(ratio, 3) for ratio in ratios],
         "append_event_rate_target": ">= 0.6x echo at 64 in flight",
         "append_event_rate_pass": statistics.median(ratios) >= 0.6,
+        "echo_server_cpu_us_per_call": round(medians["echo_cpu"]),
+        "append_event_server_cpu_us_per_call": round(medians["append_cpu"]),
     }
 
 
@@ -162,7 +199,7 @@ def main() -> None:
         data_dir.mkdir()
         server, echo = start_server(data_dir), start_echo_server()
         try:
-            result = asyncio.run(wire_figures(server.target, echo.target, fsync_p50_ms(data_dir), rounds))
+            result = asyncio.run(wire_figures(server, echo, fsync_p50_ms(data_dir), rounds))
         finally:
             server.stop()
             echo.stop()
