@@ -79,7 +79,7 @@ async def append_call(channel: aio.Channel, prefix: str) -> Call:
 
     def append() -> Awaitable[Any]:
         number = next(counter)
-        return sessions.AppendEvent(
+        call: Awaitable[Any] = sessions.AppendEvent(
             pb.AppendEventRequest(
                 session_id=ids[number % SESSIONS],
                 app_name=APP,
@@ -94,6 +94,7 @@ async def append_call(channel: aio.Channel, prefix: str) -> Call:
                 request_id=f"{prefix}-{number}",
             )
         )
+        return call
 
     return append
 
