@@ -25,9 +25,14 @@ from registry_server.sessions.event_codec import event_from_json, event_to_json
 REQUEST_ID_RETENTION = timedelta(hours=24)
 
 
+# Built once (json.dumps() with options builds an encoder per call); its output is json.dumps()'s with the
+# same options, so fingerprints stored before stay valid.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
 def fingerprint(method: str, *arguments: Any) -> str:
     """A hash of a request's method and arguments, so an id reused for another request is refused."""
-    canonical = json.dumps([method, *arguments], sort_keys=True, default=str, separators=(",", ":"))
+    canonical = _CANONICAL_JSON.encode([method, *arguments])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
