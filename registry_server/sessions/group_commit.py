@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import sqlite3
-import threading
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -62,31 +59,10 @@ async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence
     raise AssertionError("unreachable")
 
 
-def retry_locked(action: Callable[[], T], delays: Sequence[float], what: str) -> T:
-    """with_lock_retries() for a thread that may block: runs `action`, sleeping between attempts."""
-    for attempt, delay in enumerate((*delays, None), start=1):
-        try:
-            return action()
-        except sqlite3.OperationalError as error:
-            if not is_lock_error(error):
-                raise
-            if delay is None:
-                log.error("%s: database still locked after %d attempts", what, attempt)
-                raise StorageUnavailableError(UNAVAILABLE_MESSAGE) from error
-            log.warning("%s: database locked (attempt %d), retrying in %.0f ms", what, attempt, delay * 1000)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-Queued = tuple[Operation, asyncio.Future[Any]]
-Outcomes = list[tuple[bool, Any]]
-
-
 class GroupCommitWriter:
-    """Runs every write on one connection in its own thread; whatever queued up meanwhile commits together.
+    """Runs every write on one connection in one thread; whatever queued up meanwhile commits together.
 
-    The thread takes the next batch as soon as the last one is committed: a batch costs one hop to the
-    thread (none when writes are already waiting), one hop back to the event loop, and one fsync.
+    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync.
     """
 
     def __init__(
@@ -100,92 +76,99 @@ class GroupCommitWriter:
         self._marks = marks
         self._retry_delays = tuple(retry_delays)
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._open = False
+        self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
         self.transactions = 0
         self.writes = 0
 
     def start(self) -> None:
-        """Starts the writer thread (from the event loop its writes are submitted on)."""
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
-        self._open = True
-        self._thread.start()
+        """Starts the writer task."""
+        self._task = asyncio.create_task(self._run(), name="session-writer")
 
     async def submit(self, operation: Operation) -> Any:
         """Queues `operation` and returns its result once its transaction is durably committed."""
-        if not self._open or self._loop is None:
+        if self._task is None or self._task.done():
             raise StorageUnavailableError("the session store is closed")
-        future: asyncio.Future[Any] = self._loop.create_future()
-        self._queue.put((operation, future))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((operation, future))
         return await future
 
     async def close(self) -> None:
         """Commits what is queued, then stops the writer."""
-        if self._open and self._thread is not None:
-            self._open = False
-            self._queue.put(None)
-            await asyncio.to_thread(self._thread.join)
+        if self._task is not None and not self._task.done():
+            self._queue.put_nowait(None)
+            await self._task
         if self._marks is not None:
             self._marks.close()
 
-    def _run(self) -> None:
-        """The writer thread: waits for writes, commits each batch of what has queued up, until close()."""
+    async def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            item = await self._queue.get()
             stop = item is None
             batch = [item] if item is not None else []
-            while len(batch) < self._max_batch:
-                try:
-                    queued = self._queue.get_nowait()
-                except queue.Empty:
-                    break
+            while len(batch) < self._max_batch and not self._queue.empty():
+                queued = self._queue.get_nowait()
                 if queued is None:
                     stop = True
                     break
                 batch.append(queued)
             live = [(operation, future) for operation, future in batch if not future.cancelled()]
             if live:
-                self._commit_or_fail(live)
+                await self._commit(live)
             if stop:
                 return
 
-    def _commit_or_fail(self, batch: list[Queued]) -> None:
-        """Commits the batch; an unexpected error fails its writes instead of stopping the thread."""
-        try:
-            self._commit(batch)
-        except Exception as error:
-            log.exception("session writer failed on a batch of %d writes", len(batch))
-            self._fail(batch, error)
-
-    def _commit(self, batch: list[Queued]) -> None:
+    async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
         record_commit_batch("sessions", len(batch))
         operations = [operation for operation, _ in batch]
+        loop = asyncio.get_running_loop()
+
+        def acknowledge(outcomes: list[tuple[bool, Any]]) -> None:
+            loop.call_soon_threadsafe(self._acknowledged, batch, outcomes)
+
         try:
-            retry_locked(lambda: self._transaction(batch, operations), self._retry_delays, "session write")
+            await with_lock_retries(
+                lambda: asyncio.to_thread(self._transaction, operations, acknowledge),
+                self._retry_delays,
+                "session write",
+            )
         except StorageUnavailableError as error:
-            self._fail(batch, error)
+            for _, future in batch:
+                _settle(future, error=error)
+            return
         except Exception as error:
             if is_storage_error(error):
                 log.error(
                     "session write failed: %s; its batch of %d writes was rolled back", error, len(batch)
                 )
-                self._fail(batch, StorageUnavailableError(STORAGE_FULL_MESSAGE))
-            elif len(batch) == 1:
-                self._fail(batch, error)
-            else:
-                # Isolate the failing operation so the others of its batch still commit.
-                for one in batch:
-                    self._commit([one])
+                for _, future in batch:
+                    _settle(future, error=StorageUnavailableError(STORAGE_FULL_MESSAGE))
+                return
+            if len(batch) == 1:
+                _settle(batch[0][1], error=error)
+                return
+            # Isolate the failing operation so the others of its batch still commit.
+            for one in batch:
+                await self._commit([one])
 
-    def _transaction(self, batch: list[Queued], operations: list[Operation]) -> None:
-        """BEGIN, every operation, COMMIT; then acknowledges the outcomes and makes the marks durable."""
+    def _acknowledged(
+        self, batch: list[tuple[Operation, asyncio.Future[Any]]], outcomes: list[tuple[bool, Any]]
+    ) -> None:
+        """Counts the committed batch and resolves each write's future with its result or its error."""
+        self.transactions += 1
+        self.writes += len(batch)
+        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            _settle(future, result=value) if ok else _settle(future, error=value)
+
+    def _transaction(
+        self, operations: list[Operation], acknowledge: Callable[[list[tuple[bool, Any]]], None]
+    ) -> None:
+        """Runs in the writer thread: BEGIN, every operation, COMMIT; then acknowledges the outcomes and
+        makes the high-water marks durable."""
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            outcomes: Outcomes = []
+            outcomes: list[tuple[bool, Any]] = []
             for operation in operations:
                 try:
                     outcomes.append((True, operation(connection)))
@@ -198,9 +181,14 @@ class GroupCommitWriter:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     connection.execute("ROLLBACK")
             raise
-        self._record_marks(touched, lambda: self._to_loop(self._acknowledged, batch, outcomes))
+        self._record_marks(touched, acknowledge, outcomes)
 
-    def _record_marks(self, touched: list[tuple[int, Marks]], acknowledge: Callable[[], None]) -> None:
+    def _record_marks(
+        self,
+        touched: list[tuple[int, Marks]],
+        acknowledge: Callable[[list[tuple[bool, Any]]], None],
+        outcomes: list[tuple[bool, Any]],
+    ) -> None:
         """Appends the committed sessions' counters to the high-water marks, acknowledges, then syncs them.
 
         A mark is appended only after its COMMIT is durable: a mark ahead of a committed write would make a
@@ -215,34 +203,13 @@ class GroupCommitWriter:
             written = marks is not None and marks.write(touched)
         except OSError as error:
             _log_marks_failure(marks, error)
-        acknowledge()
+        acknowledge(outcomes)
         if not written or marks is None:
             return
         try:
             marks.sync()
         except OSError as error:
             _log_marks_failure(marks, error)
-
-    def _fail(self, batch: list[Queued], error: BaseException) -> None:
-        self._to_loop(_fail_all, batch, error)
-
-    def _to_loop(self, callback: Callable[..., None], *arguments: Any) -> None:
-        """Runs `callback(*arguments)` on the event loop (not at all once the loop has closed)."""
-        if self._loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits for the result
-                self._loop.call_soon_threadsafe(callback, *arguments)
-
-    def _acknowledged(self, batch: list[Queued], outcomes: Outcomes) -> None:
-        """Counts the committed batch and resolves each write's future with its result or its error."""
-        self.transactions += 1
-        self.writes += len(batch)
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            _settle(future, result=value) if ok else _settle(future, error=value)
-
-
-def _fail_all(batch: list[Queued], error: BaseException) -> None:
-    for _, future in batch:
-        _settle(future, error=error)
 
 
 def _log_marks_failure(marks: HighWaterMarks | None, error: OSError) -> None:
