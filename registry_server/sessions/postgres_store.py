@@ -52,6 +52,7 @@ from registry_server.sessions.request_log import (
     REQUEST_ID_RETENTION,
     decode_result,
     encode_result,
+    event_fingerprint,
     fingerprint,
 )
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
@@ -304,7 +305,7 @@ class PostgresSessionStore:
         stored = _storable(event)
         scoped = split_delta(stored.actions.state_delta)
         body = event_to_json(stored)
-        request = fingerprint("append_event", str(session_id), body, expected_revision)
+        request = event_fingerprint(session_id, event, stored, body, expected_revision)
         now = to_micros(self._clock())
 
         async def append(connection: Any) -> AppendedEvent:

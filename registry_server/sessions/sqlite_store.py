@@ -46,7 +46,7 @@ from registry_server.sessions.group_commit import (
 )
 from registry_server.sessions.high_water import MARKS_SUFFIX, HighWaterMarks
 from registry_server.sessions.marks_check import check_high_water_marks
-from registry_server.sessions.request_log import REQUEST_ID_RETENTION, fingerprint, once
+from registry_server.sessions.request_log import REQUEST_ID_RETENTION, event_fingerprint, fingerprint, once
 from registry_server.sessions.schema import migrate
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
 from registry_server.sessions.sqlite_open import (
@@ -408,7 +408,7 @@ class SqliteSessionStore:
         stored = _storable(event)
         scoped = split_delta(stored.actions.state_delta)
         body = event_to_json(stored)
-        request = fingerprint("append_event", str(session_id), body, expected_revision)
+        request = event_fingerprint(session_id, event, stored, body, expected_revision)
         now = to_micros(self._clock())
 
         def append(connection: sqlite3.Connection) -> AppendedEvent:
