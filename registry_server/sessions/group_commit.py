@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
 from registry_server.metrics import record_commit_batch
+from registry_server.sessions.commit_queue import GroupCommitQueue, Outcome, Queued, fail_all, settle
 from registry_server.sessions.high_water import HighWaterMarks, Marks
 from registry_server.sessions.touched import take_touched
 
@@ -59,10 +60,11 @@ async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence
     raise AssertionError("unreachable")
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(GroupCommitQueue[Operation]):
     """Runs every write on one connection in one thread; whatever queued up meanwhile commits together.
 
-    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync.
+    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync before
+    its writes are acknowledged (the high-water marks' fsync follows the acknowledgement).
     """
 
     def __init__(
@@ -72,59 +74,18 @@ class GroupCommitWriter:
         max_batch: int = 512,
         marks: HighWaterMarks | None = None,
     ) -> None:
+        super().__init__(max_batch, task_name="session-writer")
         self._connection = connection
         self._marks = marks
         self._retry_delays = tuple(retry_delays)
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.transactions = 0
-        self.writes = 0
 
-    def start(self) -> None:
-        """Starts the writer task."""
-        self._task = asyncio.create_task(self._run(), name="session-writer")
-
-    async def submit(self, operation: Operation) -> Any:
-        """Queues `operation` and returns its result once its transaction is durably committed."""
-        if self._task is None or self._task.done():
-            raise StorageUnavailableError("the session store is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((operation, future))
-        return await future
-
-    async def close(self) -> None:
-        """Commits what is queued, then stops the writer."""
-        if self._task is not None and not self._task.done():
-            self._queue.put_nowait(None)
-            await self._task
-        if self._marks is not None:
-            self._marks.close()
-
-    async def _run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            stop = item is None
-            batch = [item] if item is not None else []
-            while len(batch) < self._max_batch and not self._queue.empty():
-                queued = self._queue.get_nowait()
-                if queued is None:
-                    stop = True
-                    break
-                batch.append(queued)
-            live = [(operation, future) for operation, future in batch if not future.cancelled()]
-            if live:
-                await self._commit(live)
-            if stop:
-                return
-
-    async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+    async def _commit(self, batch: list[Queued[Operation]]) -> None:
         record_commit_batch("sessions", len(batch))
         operations = [operation for operation, _ in batch]
         loop = asyncio.get_running_loop()
 
-        def acknowledge(outcomes: list[tuple[bool, Any]]) -> None:
-            loop.call_soon_threadsafe(self._acknowledged, batch, outcomes)
+        def acknowledge(outcomes: list[Outcome]) -> None:
+            loop.call_soon_threadsafe(self._committed, batch, outcomes)
 
         try:
             await with_lock_retries(
@@ -133,42 +94,29 @@ class GroupCommitWriter:
                 "session write",
             )
         except StorageUnavailableError as error:
-            for _, future in batch:
-                _settle(future, error=error)
+            fail_all(batch, error)
             return
         except Exception as error:
             if is_storage_error(error):
                 log.error(
                     "session write failed: %s; its batch of %d writes was rolled back", error, len(batch)
                 )
-                for _, future in batch:
-                    _settle(future, error=StorageUnavailableError(STORAGE_FULL_MESSAGE))
+                fail_all(batch, StorageUnavailableError(STORAGE_FULL_MESSAGE))
                 return
             if len(batch) == 1:
-                _settle(batch[0][1], error=error)
+                settle(batch[0][1], error=error)
                 return
             # Isolate the failing operation so the others of its batch still commit.
             for one in batch:
                 await self._commit([one])
 
-    def _acknowledged(
-        self, batch: list[tuple[Operation, asyncio.Future[Any]]], outcomes: list[tuple[bool, Any]]
-    ) -> None:
-        """Counts the committed batch and resolves each write's future with its result or its error."""
-        self.transactions += 1
-        self.writes += len(batch)
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            _settle(future, result=value) if ok else _settle(future, error=value)
-
-    def _transaction(
-        self, operations: list[Operation], acknowledge: Callable[[list[tuple[bool, Any]]], None]
-    ) -> None:
+    def _transaction(self, operations: list[Operation], acknowledge: Callable[[list[Outcome]], None]) -> None:
         """Runs in the writer thread: BEGIN, every operation, COMMIT; then acknowledges the outcomes and
         makes the high-water marks durable."""
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            outcomes: list[tuple[bool, Any]] = []
+            outcomes: list[Outcome] = []
             for operation in operations:
                 try:
                     outcomes.append((True, operation(connection)))
@@ -181,14 +129,9 @@ class GroupCommitWriter:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     connection.execute("ROLLBACK")
             raise
-        self._record_marks(touched, acknowledge, outcomes)
+        self._record_marks(touched, lambda: acknowledge(outcomes))
 
-    def _record_marks(
-        self,
-        touched: list[tuple[int, Marks]],
-        acknowledge: Callable[[list[tuple[bool, Any]]], None],
-        outcomes: list[tuple[bool, Any]],
-    ) -> None:
+    def _record_marks(self, touched: list[tuple[int, Marks]], acknowledge: Callable[[], None]) -> None:
         """Appends the committed sessions' counters to the high-water marks, acknowledges, then syncs them.
 
         A mark is appended only after its COMMIT is durable: a mark ahead of a committed write would make a
@@ -203,7 +146,7 @@ class GroupCommitWriter:
             written = marks is not None and marks.write(touched)
         except OSError as error:
             _log_marks_failure(marks, error)
-        acknowledge(outcomes)
+        acknowledge()
         if not written or marks is None:
             return
         try:
@@ -211,16 +154,13 @@ class GroupCommitWriter:
         except OSError as error:
             _log_marks_failure(marks, error)
 
+    async def close(self) -> None:
+        """Commits what is queued, stops the writer, and releases the marks file."""
+        await super().close()
+        if self._marks is not None:
+            self._marks.close()
+
 
 def _log_marks_failure(marks: HighWaterMarks | None, error: OSError) -> None:
     name = marks.path.name if marks is not None else "-"
     log.error("could not record session high-water marks in %s: %s", name, error)
-
-
-def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
