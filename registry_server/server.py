@@ -27,7 +27,6 @@ from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
 from registry_server.api.reflection import enable_reflection
 from registry_server.api.registry_servicer import RegistryServicer
-from registry_server.api.request_decoding import RequestDecodingInterceptor
 from registry_server.api.router_servicer import RouterServicer
 from registry_server.api.session_servicer import SessionServicer
 from registry_server.auth.tokens import TokenAuthenticator, load_auth_config
@@ -144,9 +143,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
 
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
     interceptor = RpcInterceptor(authenticator, max_concurrent_rpcs=config.max_concurrent_rpcs, tracer=tracer)
-    server = aio.server(
-        interceptors=[RequestDecodingInterceptor(), interceptor], options=channel_options(config)
-    )
+    server = aio.server(interceptors=[interceptor], options=channel_options(config))
     health = _add_services(server, config, registry=registry, router=router, sessions=sessions, leases=leases)
     enable_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:

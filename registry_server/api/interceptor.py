@@ -1,5 +1,6 @@
-"""One interceptor for every RPC: admits the caller (concurrency cap, token, role), tags the call with a
-request id, records its log line, metrics and audit line, and turns errors into clean statuses."""
+"""One interceptor for every RPC: refuses undecodable requests, admits the caller (concurrency cap, token,
+role), tags the call with a request id, records its log line, metrics and audit line, and turns errors into
+clean statuses."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from grpc import aio
 from registry_server.api.call_record import CallRecorder
 from registry_server.api.errors import status_for
 from registry_server.api.log_limits import LogRateLimit
+from registry_server.api.request_decoding import UndecodableRequest, guard, refuse, tolerant
 from registry_server.api.rpc_call import REQUEST_ID_KEY, CallMetadata, read_metadata
 from registry_server.auth.policy import MethodRule, authorize, rule_for
 from registry_server.auth.principal import UNAUTHENTICATED_ADMIN, Principal, set_current_principal
@@ -115,7 +117,8 @@ class RpcInterceptor(aio.ServerInterceptor):
         return wrapped
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        """The handler with admission, records and error mapping around its behaviour."""
+        """The handler with decoding checks, admission, records and error mapping around its behaviour."""
+        deserializer = tolerant(handler.request_deserializer) if handler.request_deserializer else None
         # grpc's stubs describe a synchronous server's handlers; an aio server's are coroutine functions
         # (or async generators), which is what the casts below state.
         if handler.unary_unary:
@@ -124,7 +127,7 @@ class RpcInterceptor(aio.ServerInterceptor):
                     Gate(method, "unary", self._admission, self._tracer),
                     cast(UnaryBehavior, handler.unary_unary),
                 ),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
@@ -134,10 +137,10 @@ class RpcInterceptor(aio.ServerInterceptor):
                 _server_stream(gate, cast(StreamBehavior, stream))
                 if inspect.isasyncgenfunction(stream)
                 else _unary(gate, cast(UnaryBehavior, stream)),  # a handler that streams with context.write()
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler
+        return guard(method, handler)  # request streams (reflection): decoding checks only
 
 
 def _begin(gate: Gate, context: aio.ServicerContext[Any, Any]) -> CallMetadata:
@@ -151,6 +154,8 @@ def _begin(gate: Gate, context: aio.ServicerContext[Any, Any]) -> CallMetadata:
 
 def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        if type(request) is UndecodableRequest:
+            await refuse(gate.method, request, context)
         started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None
@@ -175,6 +180,8 @@ def _unary(gate: Gate, behavior: UnaryBehavior) -> UnaryBehavior:
 
 def _server_stream(gate: Gate, behavior: StreamBehavior) -> StreamBehavior:
     async def guarded(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        if type(request) is UndecodableRequest:
+            await refuse(gate.method, request, context)
         started, principal, entered = time.perf_counter(), None, False
         call = _begin(gate, context)
         span = gate.tracer.start(gate.method, call.metadata) if gate.tracer else None

@@ -2,15 +2,17 @@
 
 grpc parses a request before any servicer or interceptor behaviour runs, and reports a parse failure (a string
 that is not UTF-8, a malformed wire format, messages nested deeper than protobuf's limit of 100) as UNKNOWN.
-This interceptor gives every method a deserializer that returns the failure instead of raising it, and a
-behaviour that refuses it; it must come first in the server's interceptors so that it sees every method.
+The server's interceptor gives every method a deserializer that returns the failure instead of raising it
+(`tolerant`), and refuses that failure before anything else (`refuse`, or `guard` for the methods it does
+not otherwise wrap). One interceptor does it all: each interceptor costs every call a trip through grpc's
+interceptor chain.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -36,31 +38,11 @@ class UndecodableRequest:
     reason: str
 
 
-class RequestDecodingInterceptor(aio.ServerInterceptor):
-    """Wraps each method's handler so that undecodable request bytes end as INVALID_ARGUMENT."""
-
-    def __init__(self) -> None:
-        # A method's handler never changes, so each is wrapped once, not on every call.
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.request_deserializer is None:
-            return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is None or cached[0] is not handler:
-            guarded = _guard(method, handler, _tolerant(handler.request_deserializer))
-            cached = self._wrapped[method] = (handler, guarded)
-        return cached[1]
-
-
-def _guard(method: str, handler: Handler, deserializer: Deserializer) -> Handler:
+def guard(method: str, handler: Handler) -> Handler:
     """`handler` with a tolerant deserializer and a behaviour that refuses what it could not parse."""
+    if handler.request_deserializer is None:
+        return handler
+    deserializer = tolerant(handler.request_deserializer)
     serializer = handler.response_serializer
     if handler.unary_unary:
         behavior = _unary_request(method, handler.unary_unary)
@@ -77,7 +59,8 @@ def _guard(method: str, handler: Handler, deserializer: Deserializer) -> Handler
     return handler
 
 
-def _tolerant(deserializer: Deserializer) -> Deserializer:
+def tolerant(deserializer: Deserializer) -> Deserializer:
+    """`deserializer`, returning an UndecodableRequest where it would raise DecodeError."""
     message_class = getattr(deserializer, "__self__", None)
     descriptor = getattr(message_class, "DESCRIPTOR", None)
     message_type = getattr(descriptor, "full_name", "request")
@@ -99,7 +82,7 @@ def _reason(error: str) -> str:
     return detail[:MAX_LOGGED_CHARS] or "malformed bytes"
 
 
-async def _refuse(method: str, request: UndecodableRequest, context: Context) -> None:
+async def refuse(method: str, request: UndecodableRequest, context: Context) -> None:
     """Logs the refusal as one bounded line and aborts the RPC with INVALID_ARGUMENT."""
     log.warning(
         "rpc %s code=INVALID_ARGUMENT peer=%s undecodable request: %s",
@@ -120,7 +103,7 @@ def _unary_request(method: str, behavior: Behavior) -> Behavior:
 
         async def streaming(request: Any, context: Context) -> AsyncIterator[Any]:
             if isinstance(request, UndecodableRequest):
-                await _refuse(method, request, context)
+                await refuse(method, request, context)
             async for response in behavior(request, context):
                 yield response
 
@@ -128,7 +111,7 @@ def _unary_request(method: str, behavior: Behavior) -> Behavior:
 
     async def single(request: Any, context: Context) -> Any:
         if isinstance(request, UndecodableRequest):
-            await _refuse(method, request, context)
+            await refuse(method, request, context)
         return await behavior(request, context)
 
     return single
@@ -140,7 +123,7 @@ def _stream_request(method: str, behavior: Behavior) -> Behavior:
     async def checked(requests: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
         async for request in requests:
             if isinstance(request, UndecodableRequest):
-                await _refuse(method, request, context)
+                await refuse(method, request, context)
             yield request
 
     if inspect.isasyncgenfunction(behavior):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +21,7 @@ from registry_server.domain.session import (
     Session,
     SessionStatus,
 )
+from registry_server.sessions.event_codec import COMPACT_JSON
 from registry_server.sessions.event_validation import parse_json_object
 
 _STATUS_TO_PROTO = {
@@ -138,7 +138,7 @@ def status_filter_from_proto(status: int) -> SessionStatus | None:
 
 
 def _json(value: Any) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "" if value is None else COMPACT_JSON.encode(value)
 
 
 def state_json(state: dict[str, Any] | None) -> str:

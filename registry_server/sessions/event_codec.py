@@ -4,13 +4,12 @@ event back for a response unescapes strings and parses no structure."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from registry_server.domain.session import Event, EventActions, EventRecord
 
-
-def _text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every document: json.dumps() with options builds a new encoder on each call.
+COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_text = COMPACT_JSON.encode
 
 
 def event_to_json(event: Event) -> str:

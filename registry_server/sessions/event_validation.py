@@ -31,12 +31,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Built once: json.loads() with options builds a new decoder on each call.
+_STRICT_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def parse_json_object(text: str, field: str, *, allow_empty: bool = True) -> dict[str, Any]:
     """The JSON object in `text` ({} for empty text when allowed); raises ValidationError."""
     if not text and allow_empty:
         return {}
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _STRICT_JSON.decode(text)
     except (ValueError, RecursionError):
         raise ValidationError.single(field, "is not valid JSON") from None
     if not isinstance(value, dict):

@@ -63,7 +63,8 @@ async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence
 class GroupCommitWriter(GroupCommitQueue[Operation]):
     """Runs every write on one connection in one thread; whatever queued up meanwhile commits together.
 
-    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync.
+    A batch costs one hop to the writer thread, however many statements its writes run, and one fsync before
+    its writes are acknowledged (the high-water marks' fsync follows the acknowledgement).
     """
 
     def __init__(
@@ -81,9 +82,16 @@ class GroupCommitWriter(GroupCommitQueue[Operation]):
     async def _commit(self, batch: list[Queued[Operation]]) -> None:
         record_commit_batch("sessions", len(batch))
         operations = [operation for operation, _ in batch]
+        loop = asyncio.get_running_loop()
+
+        def acknowledge(outcomes: list[Outcome]) -> None:
+            loop.call_soon_threadsafe(self._committed, batch, outcomes)
+
         try:
-            outcomes = await with_lock_retries(
-                lambda: asyncio.to_thread(self._transaction, operations), self._retry_delays, "session write"
+            await with_lock_retries(
+                lambda: asyncio.to_thread(self._transaction, operations, acknowledge),
+                self._retry_delays,
+                "session write",
             )
         except StorageUnavailableError as error:
             fail_all(batch, error)
@@ -101,11 +109,10 @@ class GroupCommitWriter(GroupCommitQueue[Operation]):
             # Isolate the failing operation so the others of its batch still commit.
             for one in batch:
                 await self._commit([one])
-            return
-        self._committed(batch, outcomes)
 
-    def _transaction(self, operations: list[Operation]) -> list[Outcome]:
-        """Runs in the writer thread: BEGIN, every operation, COMMIT (with the high-water marks)."""
+    def _transaction(self, operations: list[Operation], acknowledge: Callable[[list[Outcome]], None]) -> None:
+        """Runs in the writer thread: BEGIN, every operation, COMMIT; then acknowledges the outcomes and
+        makes the high-water marks durable."""
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -115,31 +122,45 @@ class GroupCommitWriter(GroupCommitQueue[Operation]):
                     outcomes.append((True, operation(connection)))
                 except RegistryError as error:
                     outcomes.append((False, error))
-            self._commit_with_marks()
+            touched = take_touched(connection) if self._marks is not None else []
+            connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 with contextlib.suppress(sqlite3.DatabaseError):
                     connection.execute("ROLLBACK")
             raise
-        return outcomes
+        self._record_marks(touched, lambda: acknowledge(outcomes))
 
-    def _commit_with_marks(self) -> None:
-        """COMMIT, then append the touched sessions' counters to the high-water marks.
+    def _record_marks(self, touched: list[tuple[int, Marks]], acknowledge: Callable[[], None]) -> None:
+        """Appends the committed sessions' counters to the high-water marks, acknowledges, then syncs them.
 
-        In that order: a mark must never run ahead of a committed write, or a crash between the two would
-        leave a mark for a write that was never stored, and the restart would skip its seq.
+        A mark is appended only after its COMMIT is durable: a mark ahead of a committed write would make a
+        restart report a loss and skip the seq of a write that was never acknowledged. The records are
+        written before the acknowledgement (so they survive a crash of the process) and synced after it, so
+        a reply waits for one fsync (the WAL's), not two; the next batch commits only once they are synced.
+        A failure only weakens WAL-damage detection, so it is logged, not raised (the data is committed).
         """
-        connection = self._connection
-        touched = take_touched(connection) if self._marks is not None else []
-        connection.execute("COMMIT")
-        if touched and self._marks is not None:
-            _append_marks(self._marks, touched)
+        marks = self._marks
+        written = False
+        try:
+            written = marks is not None and marks.write(touched)
+        except OSError as error:
+            _log_marks_failure(marks, error)
+        acknowledge()
+        if not written or marks is None:
+            return
+        try:
+            marks.sync()
+        except OSError as error:
+            _log_marks_failure(marks, error)
+
+    async def close(self) -> None:
+        """Commits what is queued, stops the writer, and releases the marks file."""
+        await super().close()
+        if self._marks is not None:
+            self._marks.close()
 
 
-def _append_marks(marks: HighWaterMarks, touched: list[tuple[int, Marks]]) -> None:
-    """Appends the marks; a failure only weakens WAL-damage detection, so it is logged, not raised (the
-    data itself is committed)."""
-    try:
-        marks.append(touched)
-    except OSError as error:
-        log.error("could not record session high-water marks in %s: %s", marks.path.name, error)
+def _log_marks_failure(marks: HighWaterMarks | None, error: OSError) -> None:
+    name = marks.path.name if marks is not None else "-"
+    log.error("could not record session high-water marks in %s: %s", name, error)

@@ -53,10 +53,14 @@ class Marks:
 
 
 class HighWaterMarks:
-    """An append-only file of (sid, counters) records, each with a CRC; a torn last record is ignored."""
+    """An append-only file of (sid, counters) records, each with a CRC; a torn last record is ignored.
+
+    The file stays open for appends between commits; close() releases it.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._descriptor: int | None = None
 
     def load(self) -> dict[int, Marks]:
         """The highest marks recorded per session."""
@@ -75,20 +79,36 @@ class HighWaterMarks:
             marks[sid] = marks[sid].highest(mark) if sid in marks else mark
         return marks
 
-    def append(self, marks: Iterable[tuple[int, Marks]]) -> None:
-        """Appends records and fsyncs them (called from a worker thread, beside the database commit)."""
+    def write(self, marks: Iterable[tuple[int, Marks]]) -> bool:
+        """Appends records without waiting for the disk (they survive a crash of the process, not yet of
+        the machine); returns whether there was anything to append. sync() makes them durable."""
         payload = b"".join(_encode(sid, mark) for sid, mark in marks)
         if not payload:
-            return
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(descriptor, payload)
-            os.fsync(descriptor)
-        finally:
+            return False
+        if self._descriptor is None:
+            self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(self._descriptor, payload)
+        return True
+
+    def sync(self) -> None:
+        """Waits until every record written so far is on disk."""
+        if self._descriptor is not None:
+            os.fsync(self._descriptor)
+
+    def append(self, marks: Iterable[tuple[int, Marks]]) -> None:
+        """Appends records and makes them durable."""
+        if self.write(marks):
+            self.sync()
+
+    def close(self) -> None:
+        """Releases the file (a later write opens it again)."""
+        if self._descriptor is not None:
+            descriptor, self._descriptor = self._descriptor, None
             os.close(descriptor)
 
     def rewrite(self, marks: dict[int, Marks]) -> None:
         """Replaces the file by one record per session (temp file, fsync, rename, fsync of the dir)."""
+        self.close()
         temporary = self.path.with_name(self.path.name + ".tmp")
         with temporary.open("wb") as handle:
             handle.write(b"".join(_encode(sid, mark) for sid, mark in marks.items()))

@@ -23,7 +23,7 @@ from registry_server.domain.session import (
 from registry_server.sessions.event_codec import event_to_json
 from registry_server.sessions.postgres_connections import PostgresConnections
 from registry_server.sessions.postgres_rows import resolve
-from registry_server.sessions.request_log import fingerprint
+from registry_server.sessions.request_log import event_fingerprint, fingerprint
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
 from registry_server.sessions.sqlite_rows import already_exists, require_active, require_revision, to_micros
 from registry_server.sessions.stored_event import storable
@@ -73,7 +73,7 @@ class PostgresSessionWrites(PostgresConnections):
         stored = storable(event)
         scoped = split_delta(stored.actions.state_delta)
         body = event_to_json(stored)
-        request = fingerprint("append_event", str(session_id), body, expected_revision)
+        request = event_fingerprint(session_id, event, stored, body, expected_revision)
         now = to_micros(self._clock())
 
         async def append(connection: Any) -> AppendedEvent:

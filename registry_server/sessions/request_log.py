@@ -6,17 +6,19 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import (
     AppendedEvent,
+    Event,
     HistoryEntry,
     Invocation,
     Role,
     Session,
+    SessionRef,
     SessionStatus,
 )
 from registry_server.sessions.event_codec import event_from_json, event_to_json
@@ -25,10 +27,24 @@ from registry_server.sessions.event_codec import event_from_json, event_to_json
 REQUEST_ID_RETENTION = timedelta(hours=24)
 
 
+# Built once (json.dumps() with options builds an encoder per call); its output is json.dumps()'s with the
+# same options, so fingerprints stored before stay valid.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":"))
+
+
 def fingerprint(method: str, *arguments: Any) -> str:
     """A hash of a request's method and arguments, so an id reused for another request is refused."""
-    canonical = json.dumps([method, *arguments], sort_keys=True, default=str, separators=(",", ":"))
+    canonical = _CANONICAL_JSON.encode([method, *arguments])
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def event_fingerprint(
+    session_id: SessionRef, sent: Event, stored: Event, body: str, expected_revision: int
+) -> str:
+    """The fingerprint of an AppendEvent, over the event as it was sent: the id the store makes up for an
+    event that has none must not make the event's retry look like another request."""
+    as_sent = body if sent.event_id else event_to_json(replace(stored, event_id=""))
+    return fingerprint("append_event", str(session_id), as_sent, expected_revision)
 
 
 def encode_result(result: Any) -> str:

@@ -22,7 +22,7 @@ from registry_server.domain.session import (
     SessionStatus,
 )
 from registry_server.sessions.event_codec import event_to_json
-from registry_server.sessions.request_log import fingerprint
+from registry_server.sessions.request_log import event_fingerprint, fingerprint
 from registry_server.sessions.scopes import ScopedDelta, split_delta, without_temp
 from registry_server.sessions.sqlite_connections import SqliteConnections
 from registry_server.sessions.sqlite_rows import (
@@ -81,7 +81,7 @@ class SqliteSessionWrites(SqliteConnections):
         stored = storable(event)
         scoped = split_delta(stored.actions.state_delta)
         body = event_to_json(stored)
-        request = fingerprint("append_event", str(session_id), body, expected_revision)
+        request = event_fingerprint(session_id, event, stored, body, expected_revision)
         now = to_micros(self._clock())
 
         def append(connection: sqlite3.Connection) -> AppendedEvent:
