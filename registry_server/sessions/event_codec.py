@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from registry_server.domain.session import Event, EventActions, EventRecord
+from registry_server.domain.session import Event, EventActions, EventPage, EventRecord, StoredEventPage
 
 
 def _text(value: Any) -> str:
@@ -95,3 +95,8 @@ def event_from_record(record: EventRecord) -> Event:
 def event_from_json(seq: int, body: str) -> Event:
     """The event of a stored document."""
     return event_from_record(record_from_json(seq, body))
+
+
+def records_page(stored: StoredEventPage) -> EventPage:
+    """The page of records of a page of stored documents."""
+    return EventPage([record_from_json(seq, body) for seq, body in stored.rows], stored.next_after_seq)

@@ -40,8 +40,9 @@ from registry_server.domain.session import (
     SessionOrder,
     SessionRef,
     SessionStatus,
+    StoredEventPage,
 )
-from registry_server.sessions.event_codec import event_to_json, record_from_json
+from registry_server.sessions.event_codec import event_to_json, records_page
 from registry_server.sessions.postgres_schema import migrate
 from registry_server.sessions.postgres_writer import (
     UNAVAILABLE_ERRORS,
@@ -195,12 +196,26 @@ class PostgresSessionStore:
         max_bytes: int = PAGE_MAX_BYTES,
     ) -> tuple[Session, EventPage]:
         """The session with its merged state and one page of its events, from one snapshot."""
+        session, stored = await self.read_session_documents(
+            session_id, event_filter, start_seq, limit, max_bytes
+        )
+        return session, records_page(stored)
 
-        async def query(connection: Any) -> tuple[Session, EventPage]:
+    async def read_session_documents(
+        self,
+        session_id: SessionRef,
+        event_filter: EventFilter,
+        start_seq: int,
+        limit: int,
+        max_bytes: int = PAGE_MAX_BYTES,
+    ) -> tuple[Session, StoredEventPage]:
+        """The session with its merged state and one page of its events, from one snapshot."""
+
+        async def query(connection: Any) -> tuple[Session, StoredEventPage]:
             sid, session = await _resolve(connection, session_id, with_state=True)
             first = start_seq or _first_seq(session.event_count, event_filter.num_recent)
             if first > session.event_count:
-                return session, EventPage([], None)
+                return session, StoredEventPage([], None)
             sql = "SELECT seq, body FROM session_events WHERE sid = $1 AND seq >= $2"
             parameters: list[Any] = [sid, first]
             if event_filter.after_timestamp is not None:
@@ -210,8 +225,8 @@ class PostgresSessionStore:
             rows, more = await _rows_within(
                 connection, sql, parameters, limit=limit, max_bytes=max_bytes, size=lambda r: len(r[1])
             )
-            events = [record_from_json(row[0], row[1]) for row in rows]
-            return session, EventPage(events, events[-1].seq + 1 if events and more else None)
+            pairs = [(seq, body) for seq, body in rows]
+            return session, StoredEventPage(pairs, pairs[-1][0] + 1 if pairs and more else None)
 
         return await self._read(query)  # type: ignore[no-any-return]
 

@@ -36,8 +36,9 @@ from registry_server.domain.session import (
     SessionOrder,
     SessionRef,
     SessionStatus,
+    StoredEventPage,
 )
-from registry_server.sessions.event_codec import event_to_json, record_from_json
+from registry_server.sessions.event_codec import event_to_json, records_page
 from registry_server.sessions.group_commit import (
     LOCK_RETRY_DELAYS_S,
     GroupCommitWriter,
@@ -291,16 +292,30 @@ class SqliteSessionStore:
         limit: int,
         max_bytes: int = PAGE_MAX_BYTES,
     ) -> tuple[Session, EventPage]:
+        """The session with its merged state and one page of its events, from one snapshot."""
+        session, stored = await self.read_session_documents(
+            session_id, event_filter, start_seq, limit, max_bytes
+        )
+        return session, records_page(stored)
+
+    async def read_session_documents(
+        self,
+        session_id: SessionRef,
+        event_filter: EventFilter,
+        start_seq: int,
+        limit: int,
+        max_bytes: int = PAGE_MAX_BYTES,
+    ) -> tuple[Session, StoredEventPage]:
         """The session with its merged state and one page of its events, from one snapshot.
 
         `start_seq` 0 starts where the filter says; a page's next_after_seq continues it.
         """
 
-        async def query(connection: aiosqlite.Connection) -> tuple[Session, EventPage]:
+        async def query(connection: aiosqlite.Connection) -> tuple[Session, StoredEventPage]:
             sid, session = await resolve(connection, session_id, with_state=True)
             first = start_seq or _first_seq(session.event_count, event_filter.num_recent)
             if first > session.event_count:
-                return session, EventPage([], None)
+                return session, StoredEventPage([], None)
             conditions: list[str] = ["sid = ?", "seq >= ?"]
             parameters: list[Any] = [sid, first]
             if event_filter.after_timestamp is not None:
@@ -312,8 +327,7 @@ class SqliteSessionStore:
                 (*parameters, limit + 1),
             )
             rows, more = await _rows_within(cursor, limit, max_bytes, lambda row: len(row[1]))
-            events = [record_from_json(row[0], row[1]) for row in rows]
-            return session, EventPage(events, events[-1].seq + 1 if events and more else None)
+            return session, StoredEventPage(rows, rows[-1][0] + 1 if rows and more else None)
 
         return await self._read(query, "get session")  # type: ignore[no-any-return]
 
