@@ -9,9 +9,9 @@ import sys
 from typing import Any
 
 from registry_server.__main__ import main
-from registry_server.sessions import sqlite_store
+from registry_server.sessions import sqlite_connections
 
-_original_once = sqlite_store.once
+_original_once = sqlite_connections.once
 
 
 def _once_then_die_after_commit(connection: Any, request_id: str, *args: Any) -> Any:
@@ -22,7 +22,7 @@ def _once_then_die_after_commit(connection: Any, request_id: str, *args: Any) ->
     return result
 
 
-sqlite_store.once = _once_then_die_after_commit  # type: ignore[assignment]
+sqlite_connections.once = _once_then_die_after_commit  # type: ignore[assignment]
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -124,7 +124,7 @@ async def test_a_name_freed_by_a_failed_write_can_be_registered(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("registry_server.registry.journal.write_all", full_disk)
-    monkeypatch.setattr("registry_server.registry.agent_registry.CATCH_UP_AFTER_S", 0.05)
+    monkeypatch.setattr("registry_server.registry.agent_sync.CATCH_UP_AFTER_S", 0.05)
     conflicted = asyncio.Event()
     catch_up = registry._catch_up
 

@@ -11,7 +11,8 @@ import pytest
 
 from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, FactoryRef, RegisteredAgent
 from registry_server.domain.routing import SessionContext
-from registry_server.registry.agent_registry import AgentListener, AgentRegistry
+from registry_server.registry.agent_registry import AgentRegistry
+from registry_server.registry.agent_table import AgentListener
 from registry_server.routing.abstention import confidence
 from registry_server.routing.capability_index import CapabilityIndex
 from registry_server.routing.clauses import split_clauses

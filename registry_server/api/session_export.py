@@ -15,7 +15,7 @@ from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.session import EventFilter, SessionKey
 from registry_server.sessions.event_codec import event_from_record
-from registry_server.sessions.sqlite_store import PAGE_MAX_BYTES
+from registry_server.sessions.paging import PAGE_MAX_BYTES
 from registry_server.sessions.store import SessionStore
 
 EXPORT_LISTS = ("events", "history", "invocations")

@@ -44,7 +44,7 @@ from registry_server.sessions.event_validation import (
     validate_event,
     validate_request_id,
 )
-from registry_server.sessions.sqlite_store import PAGE_MAX_BYTES
+from registry_server.sessions.paging import PAGE_MAX_BYTES
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import (
     validate_history_entry,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
 from registry_server.metrics import record_commit_batch
+from registry_server.sessions.commit_queue import GroupCommitQueue, Outcome, Queued, fail_all, settle
 from registry_server.sessions.high_water import HighWaterMarks, Marks
 from registry_server.sessions.touched import take_touched
 
@@ -59,7 +60,7 @@ async def with_lock_retries(action: Callable[[], Awaitable[T]], delays: Sequence
     raise AssertionError("unreachable")
 
 
-class GroupCommitWriter:
+class GroupCommitWriter(GroupCommitQueue[Operation]):
     """Runs every write on one connection in one thread; whatever queued up meanwhile commits together.
 
     A batch costs one hop to the writer thread, however many statements its writes run, and one fsync.
@@ -72,51 +73,12 @@ class GroupCommitWriter:
         max_batch: int = 512,
         marks: HighWaterMarks | None = None,
     ) -> None:
+        super().__init__(max_batch, task_name="session-writer")
         self._connection = connection
         self._marks = marks
         self._retry_delays = tuple(retry_delays)
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.transactions = 0
-        self.writes = 0
 
-    def start(self) -> None:
-        """Starts the writer task."""
-        self._task = asyncio.create_task(self._run(), name="session-writer")
-
-    async def submit(self, operation: Operation) -> Any:
-        """Queues `operation` and returns its result once its transaction is durably committed."""
-        if self._task is None or self._task.done():
-            raise StorageUnavailableError("the session store is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((operation, future))
-        return await future
-
-    async def close(self) -> None:
-        """Commits what is queued, then stops the writer."""
-        if self._task is not None and not self._task.done():
-            self._queue.put_nowait(None)
-            await self._task
-
-    async def _run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            stop = item is None
-            batch = [item] if item is not None else []
-            while len(batch) < self._max_batch and not self._queue.empty():
-                queued = self._queue.get_nowait()
-                if queued is None:
-                    stop = True
-                    break
-                batch.append(queued)
-            live = [(operation, future) for operation, future in batch if not future.cancelled()]
-            if live:
-                await self._commit(live)
-            if stop:
-                return
-
-    async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
+    async def _commit(self, batch: list[Queued[Operation]]) -> None:
         record_commit_batch("sessions", len(batch))
         operations = [operation for operation, _ in batch]
         try:
@@ -124,35 +86,30 @@ class GroupCommitWriter:
                 lambda: asyncio.to_thread(self._transaction, operations), self._retry_delays, "session write"
             )
         except StorageUnavailableError as error:
-            for _, future in batch:
-                _settle(future, error=error)
+            fail_all(batch, error)
             return
         except Exception as error:
             if is_storage_error(error):
                 log.error(
                     "session write failed: %s; its batch of %d writes was rolled back", error, len(batch)
                 )
-                for _, future in batch:
-                    _settle(future, error=StorageUnavailableError(STORAGE_FULL_MESSAGE))
+                fail_all(batch, StorageUnavailableError(STORAGE_FULL_MESSAGE))
                 return
             if len(batch) == 1:
-                _settle(batch[0][1], error=error)
+                settle(batch[0][1], error=error)
                 return
             # Isolate the failing operation so the others of its batch still commit.
             for one in batch:
                 await self._commit([one])
             return
-        self.transactions += 1
-        self.writes += len(batch)
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            _settle(future, result=value) if ok else _settle(future, error=value)
+        self._committed(batch, outcomes)
 
-    def _transaction(self, operations: list[Operation]) -> list[tuple[bool, Any]]:
+    def _transaction(self, operations: list[Operation]) -> list[Outcome]:
         """Runs in the writer thread: BEGIN, every operation, COMMIT (with the high-water marks)."""
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            outcomes: list[tuple[bool, Any]] = []
+            outcomes: list[Outcome] = []
             for operation in operations:
                 try:
                     outcomes.append((True, operation(connection)))
@@ -186,12 +143,3 @@ def _append_marks(marks: HighWaterMarks, touched: list[tuple[int, Marks]]) -> No
         marks.append(touched)
     except OSError as error:
         log.error("could not record session high-water marks in %s: %s", marks.path.name, error)
-
-
-def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)

@@ -6,7 +6,6 @@ alone and the others of its batch still commit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from registry_server.domain.errors import RegistryError, StorageUnavailableError
+from registry_server.sessions.commit_queue import GroupCommitQueue, Outcome, Queued, fail_all
 
 log = logging.getLogger(__name__)
 
@@ -39,75 +39,31 @@ def unavailable(error: BaseException) -> StorageUnavailableError:
     )
 
 
-class PostgresGroupCommitWriter:
+class PostgresGroupCommitWriter(GroupCommitQueue[Operation]):
     """Runs every write of this instance through a queue; whatever queued up meanwhile commits together."""
 
     def __init__(self, pool: asyncpg.Pool, max_batch: int = 256) -> None:
+        super().__init__(max_batch, task_name="session-writer-postgres")
         self._pool = pool
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Operation, asyncio.Future[Any]] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.transactions = 0
-        self.writes = 0
 
-    def start(self) -> None:
-        """Starts the writer task."""
-        self._task = asyncio.create_task(self._run(), name="session-writer-postgres")
-
-    async def submit(self, operation: Operation) -> Any:
-        """Queues `operation` and returns its result once its transaction has committed."""
-        if self._task is None or self._task.done():
-            raise StorageUnavailableError("the session store is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((operation, future))
-        return await future
-
-    async def close(self) -> None:
-        """Commits what is queued, then stops the writer."""
-        if self._task is not None and not self._task.done():
-            self._queue.put_nowait(None)
-            await self._task
-
-    async def _run(self) -> None:
-        while True:
-            item = await self._queue.get()
-            stop = item is None
-            batch = [item] if item is not None else []
-            while len(batch) < self._max_batch and not self._queue.empty():
-                queued = self._queue.get_nowait()
-                if queued is None:
-                    stop = True
-                    break
-                batch.append(queued)
-            live = [(operation, future) for operation, future in batch if not future.cancelled()]
-            if live:
-                await self._commit(live)
-            if stop:
-                return
-
-    async def _commit(self, batch: list[tuple[Operation, asyncio.Future[Any]]]) -> None:
-        outcomes: list[tuple[bool, Any]] = []
+    async def _commit(self, batch: list[Queued[Operation]]) -> None:
+        outcomes: list[Outcome] = []
         try:
             async with self._pool.acquire() as connection, connection.transaction():
                 for operation, _ in batch:
                     outcomes.append(await _in_savepoint(connection, operation))
-            self.transactions += 1
-            self.writes += len(batch)
         except UNAVAILABLE_ERRORS as error:
             log.warning("session write failed, its batch of %d was rolled back: %s", len(batch), error)
-            for _, future in batch:
-                _settle(future, error=unavailable(error))
+            fail_all(batch, unavailable(error))
             return
         except Exception as error:
             log.exception("session write batch failed")
-            for _, future in batch:
-                _settle(future, error=error)
+            fail_all(batch, error)
             return
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            _settle(future, result=value) if ok else _settle(future, error=value)
+        self._committed(batch, outcomes)
 
 
-async def _in_savepoint(connection: Any, operation: Operation) -> tuple[bool, Any]:
+async def _in_savepoint(connection: Any, operation: Operation) -> Outcome:
     """(True, result), or (False, error) with the operation's changes rolled back."""
     try:
         async with connection.transaction():
@@ -118,12 +74,3 @@ async def _in_savepoint(connection: Any, operation: Operation) -> tuple[bool, An
         asyncpg.exceptions.IntegrityConstraintViolationError,
     ) as error:
         return False, error
-
-
-def _settle(future: asyncio.Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)

@@ -1,19 +1,27 @@
-"""SQL fragments and row conversions of the SQLite session store."""
+"""SQL fragments, row conversions and checks of the SQLite session store; the PostgreSQL one shares them
+(postgres_rows.py holds only what differs there)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
-from registry_server.domain.errors import InvalidStateError, NotFoundError
+from registry_server.domain.errors import (
+    AlreadyExistsError,
+    EtagMismatchError,
+    InvalidStateError,
+    NotFoundError,
+)
 from registry_server.domain.session import (
     Session,
     SessionFilter,
     SessionKey,
+    SessionOrder,
     SessionRef,
     SessionStatus,
 )
@@ -65,15 +73,13 @@ async def resolve(
     """(sid, session) of the one session the reference names; raises NotFoundError or InvalidStateError."""
     key = as_key(ref)
     where, parameters = key_conditions(key)
-    columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
-    joins = STATE_JOINS if with_state else ""
     rows = list(
         await connection.execute_fetchall(
-            f"SELECT {columns} FROM sessions s {joins} WHERE {where} LIMIT 2",  # noqa: S608 - fixed fragments
+            f"{select_sessions(with_state=with_state)} WHERE {where} LIMIT 2",
             parameters,
         )
     )
-    return _one(key, rows, with_state)
+    return one_session(key, rows, with_state=with_state)
 
 
 def resolve_sync(
@@ -82,16 +88,41 @@ def resolve_sync(
     """resolve() on the writer's own connection, in the writer thread."""
     key = as_key(ref)
     where, parameters = key_conditions(key)
-    columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
-    joins = STATE_JOINS if with_state else ""
     rows = connection.execute(
-        f"SELECT {columns} FROM sessions s {joins} WHERE {where} LIMIT 2",  # noqa: S608 - fixed fragments
+        f"{select_sessions(with_state=with_state)} WHERE {where} LIMIT 2",
         parameters,
     ).fetchall()
-    return _one(key, rows, with_state)
+    return one_session(key, rows, with_state=with_state)
 
 
-def _one(key: SessionKey, rows: list[Any], with_state: bool) -> tuple[int, Session]:
+def select_sessions(*, with_state: bool, state_joins: str = STATE_JOINS) -> str:
+    """SELECT of SESSION_COLUMNS from `sessions s`, and STATE_COLUMNS via `state_joins` if `with_state`."""
+    columns = f"{SESSION_COLUMNS}, {STATE_COLUMNS}" if with_state else SESSION_COLUMNS
+    joins = state_joins if with_state else ""
+    return f"SELECT {columns} FROM sessions s {joins}"  # noqa: S608 - fixed fragments
+
+
+def sessions_page_sql(
+    session_filter: SessionFilter,
+    before: tuple[datetime, str] | None,
+    order: SessionOrder,
+    *,
+    with_state: bool,
+    state_joins: str = STATE_JOINS,
+) -> tuple[str, list[Any]]:
+    """ListSessions' query without its LIMIT: newest first by `order`, after the (time, session_id) cursor."""
+    column = "s.update_time" if order is SessionOrder.UPDATE_TIME_DESC else "s.create_time"
+    conditions, parameters = filter_conditions(session_filter)
+    if before is not None:
+        conditions.append(f"({column}, s.session_id) < (?, ?)")
+        parameters += [to_micros(before[0]), before[1]]
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    select = select_sessions(with_state=with_state, state_joins=state_joins)
+    return f"{select} {where} ORDER BY {column} DESC, s.session_id DESC", parameters
+
+
+def one_session(key: SessionKey, rows: Sequence[Any], *, with_state: bool) -> tuple[int, Session]:
+    """(sid, session) of the only row; raises NotFoundError for none, InvalidStateError for several."""
     if not rows:
         raise not_found(key.session_id)
     if len(rows) > 1:
@@ -157,6 +188,23 @@ def require_active(session: Session) -> None:
             f"session {session.session_id} is {session.status.value}; only ACTIVE sessions accept writes, "
             "create a new one"
         )
+
+
+def require_revision(session: Session, expected_revision: int) -> None:
+    """Raises EtagMismatchError when `expected_revision` (if not 0) is not the session's revision."""
+    if expected_revision and expected_revision != session.revision:
+        raise EtagMismatchError(
+            f"session {session.session_id} is at revision {session.revision}, not "
+            f"{expected_revision}: it changed since it was read; read it again and retry"
+        )
+
+
+def already_exists(user_id: str, session_id: str, app_name: str) -> AlreadyExistsError:
+    """The error of a session id the user already has in the app."""
+    return AlreadyExistsError(
+        f"user {user_id!r} already has a session {session_id!r} in app {app_name!r}; "
+        "choose another id or leave it empty"
+    )
 
 
 def not_found(session_id: str) -> NotFoundError:

@@ -16,7 +16,7 @@ CARD_TIMEOUT_S = 5.0
 
 async def read_card(endpoint: A2AEndpoint, timeout_s: float = CARD_TIMEOUT_S) -> A2ACard:
     """What the registry keeps of the endpoint's card; raises A2ACardError when it cannot be used."""
-    # Imported on first use, as a2a-sdk's client is costly to import (see registry.agent_registry._build).
+    # Imported on first use, as a2a-sdk's client is costly to import (see registry.agent_build.build_runtime).
     from registry_server.agents.a2a.card import card_summary, fetch_card, http_client
 
     async with http_client(endpoint.headers, timeout_s) as http:
