@@ -36,6 +36,8 @@ from registry_server.auth.isolation import acting_user, check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.session import DEFAULT_APP, SessionFilter
+from registry_server.sessions.adk_event_json import adk_events_within
+from registry_server.sessions.event_codec import records_page
 from registry_server.sessions.event_validation import (
     DEFAULT_MAX_EVENT_BYTES,
     validate_app_name,
@@ -99,7 +101,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         event_page = _seq_page(
             request.session_id, "event", request.event_page_size, request.event_page_token, asdict(filters)
         )
-        session, events = await self._store.read_session(
+        session, events = await self._store.read_session_documents(
             key, filters, event_page[0], event_page[1], EVENT_BYTES
         )
         check_visible(session)
@@ -114,10 +116,14 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
             if session.invocation_count
             else []
         )
+        adk_json, next_event_seq = "", events.next_after_seq
+        if request.adk_events_json:
+            adk_json, left_out = adk_events_within(events.rows, EVENT_BYTES)
+            next_event_seq = next_event_seq if left_out is None else left_out
         event_token = ""
-        if events.next_after_seq is not None:
+        if next_event_seq is not None:
             event_token = encode_page_token(
-                events.next_after_seq, {"session": request.session_id, "list": "event", **asdict(filters)}
+                next_event_seq, {"session": request.session_id, "list": "event", **asdict(filters)}
             )
         response = pb.GetSessionResponse(
             session=session_to_proto(session),
@@ -131,7 +137,10 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
         )
         # Filled in place: the message a constructor is given is copied, and the events are most of it.
         message = response.session
-        message.events.extend(record_to_proto(record) for record in events.events)
+        if request.adk_events_json:
+            response.adk_events_json = adk_json
+        else:
+            message.events.extend(record_to_proto(record) for record in records_page(events).events)
         message.history.extend(entry_to_proto(entry) for entry in entries)
         message.invocations.extend(invocation_to_proto(invocation) for invocation in invocations)
         return response

@@ -171,6 +171,14 @@ class EventPage:
     next_after_seq: int | None
 
 
+@dataclass(frozen=True)
+class StoredEventPage:
+    """Events of one page as stored, (seq, document) pairs, and the seq to continue at (None at the end)."""
+
+    rows: list[tuple[int, str]]
+    next_after_seq: int | None
+
+
 class SessionOrder(enum.Enum):
     """The order of ListSessions."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from registry_server.domain.session import Event, EventActions, EventRecord
+from registry_server.domain.session import Event, EventActions, EventPage, EventRecord, StoredEventPage
 
 # One encoder for every document: json.dumps() with options builds a new encoder on each call.
 COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -94,3 +94,8 @@ def event_from_record(record: EventRecord) -> Event:
 def event_from_json(seq: int, body: str) -> Event:
     """The event of a stored document."""
     return event_from_record(record_from_json(seq, body))
+
+
+def records_page(stored: StoredEventPage) -> EventPage:
+    """The page of records of a page of stored documents."""
+    return EventPage([record_from_json(seq, body) for seq, body in stored.rows], stored.next_after_seq)

@@ -17,8 +17,9 @@ from registry_server.domain.session import (
     SessionFilter,
     SessionOrder,
     SessionRef,
+    StoredEventPage,
 )
-from registry_server.sessions.event_codec import record_from_json
+from registry_server.sessions.event_codec import records_page
 from registry_server.sessions.paging import PAGE_MAX_BYTES, ROW_OVERHEAD_BYTES, first_seq
 from registry_server.sessions.postgres_connections import PostgresConnections
 from registry_server.sessions.postgres_rows import STATE_JOINS, numbered, resolve
@@ -47,12 +48,26 @@ class PostgresSessionReads(PostgresConnections):
         max_bytes: int = PAGE_MAX_BYTES,
     ) -> tuple[Session, EventPage]:
         """The session with its merged state and one page of its events, from one snapshot."""
+        session, stored = await self.read_session_documents(
+            session_id, event_filter, start_seq, limit, max_bytes
+        )
+        return session, records_page(stored)
 
-        async def query(connection: Any) -> tuple[Session, EventPage]:
+    async def read_session_documents(
+        self,
+        session_id: SessionRef,
+        event_filter: EventFilter,
+        start_seq: int,
+        limit: int,
+        max_bytes: int = PAGE_MAX_BYTES,
+    ) -> tuple[Session, StoredEventPage]:
+        """The session with its merged state and one page of its events, from one snapshot."""
+
+        async def query(connection: Any) -> tuple[Session, StoredEventPage]:
             sid, session = await resolve(connection, session_id, with_state=True)
             first = start_seq or first_seq(session.event_count, event_filter.num_recent)
             if first > session.event_count:
-                return session, EventPage([], None)
+                return session, StoredEventPage([], None)
             sql = "SELECT seq, body FROM session_events WHERE sid = $1 AND seq >= $2"
             parameters: list[Any] = [sid, first]
             if event_filter.after_timestamp is not None:
@@ -62,8 +77,8 @@ class PostgresSessionReads(PostgresConnections):
             rows, more = await _rows_within(
                 connection, sql, parameters, limit=limit, max_bytes=max_bytes, size=lambda r: len(r[1])
             )
-            events = [record_from_json(row[0], row[1]) for row in rows]
-            return session, EventPage(events, events[-1].seq + 1 if events and more else None)
+            pairs = [(seq, body) for seq, body in rows]
+            return session, StoredEventPage(pairs, pairs[-1][0] + 1 if pairs and more else None)
 
         return await self._read(query)  # type: ignore[no-any-return]
 

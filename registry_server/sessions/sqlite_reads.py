@@ -19,8 +19,9 @@ from registry_server.domain.session import (
     SessionFilter,
     SessionOrder,
     SessionRef,
+    StoredEventPage,
 )
-from registry_server.sessions.event_codec import record_from_json
+from registry_server.sessions.event_codec import records_page
 from registry_server.sessions.paging import PAGE_MAX_BYTES, ROW_OVERHEAD_BYTES, first_seq
 from registry_server.sessions.sqlite_connections import SqliteConnections
 from registry_server.sessions.sqlite_rows import from_micros, resolve, session_from_row, sessions_page_sql
@@ -48,16 +49,30 @@ class SqliteSessionReads(SqliteConnections):
         limit: int,
         max_bytes: int = PAGE_MAX_BYTES,
     ) -> tuple[Session, EventPage]:
+        """The session with its merged state and one page of its events, from one snapshot."""
+        session, stored = await self.read_session_documents(
+            session_id, event_filter, start_seq, limit, max_bytes
+        )
+        return session, records_page(stored)
+
+    async def read_session_documents(
+        self,
+        session_id: SessionRef,
+        event_filter: EventFilter,
+        start_seq: int,
+        limit: int,
+        max_bytes: int = PAGE_MAX_BYTES,
+    ) -> tuple[Session, StoredEventPage]:
         """The session with its merged state and one page of its events, from one snapshot.
 
         `start_seq` 0 starts where the filter says; a page's next_after_seq continues it.
         """
 
-        async def query(connection: aiosqlite.Connection) -> tuple[Session, EventPage]:
+        async def query(connection: aiosqlite.Connection) -> tuple[Session, StoredEventPage]:
             sid, session = await resolve(connection, session_id, with_state=True)
             first = start_seq or first_seq(session.event_count, event_filter.num_recent)
             if first > session.event_count:
-                return session, EventPage([], None)
+                return session, StoredEventPage([], None)
             conditions: list[str] = ["sid = ?", "seq >= ?"]
             parameters: list[Any] = [sid, first]
             if event_filter.after_timestamp is not None:
@@ -69,8 +84,7 @@ class SqliteSessionReads(SqliteConnections):
                 (*parameters, limit + 1),
             )
             rows, more = await _rows_within(cursor, limit, max_bytes, lambda row: len(row[1]))
-            events = [record_from_json(row[0], row[1]) for row in rows]
-            return session, EventPage(events, events[-1].seq + 1 if events and more else None)
+            return session, StoredEventPage(rows, rows[-1][0] + 1 if rows and more else None)
 
         return await self._read(query, "get session")  # type: ignore[no-any-return]
 

@@ -21,6 +21,7 @@ from registry_server.domain.session import (
     SessionOrder,
     SessionRef,
     SessionStatus,
+    StoredEventPage,
 )
 
 
@@ -57,6 +58,17 @@ class SessionStore(Protocol):
         max_bytes: int = ...,
     ) -> tuple[Session, EventPage]:
         """The session with merged state and one page of its events, from one snapshot."""
+        ...
+
+    async def read_session_documents(
+        self,
+        session_id: SessionRef,
+        event_filter: EventFilter,
+        start_seq: int,
+        limit: int,
+        max_bytes: int = ...,
+    ) -> tuple[Session, StoredEventPage]:
+        """As read_session, with the page's events as the documents they were stored as (none decoded)."""
         ...
 
     async def list_history(

@@ -98,7 +98,7 @@ class RegistrySessionService(BaseSessionService):
     ) -> AdkSession | None:
         """The session with merged state and the events the config keeps (filtered by the server)."""
         try:
-            message, events = await self._client.get_session_messages(
+            message, events_json = await self._client.get_session_adk_json(
                 session_id.strip(),
                 app_name=app_name,
                 user_id=user_id,
@@ -107,7 +107,7 @@ class RegistrySessionService(BaseSessionService):
             )
         except NotFound:
             return None
-        return _adk_session_from_messages(message, events)
+        return _adk_session_from_json(message, events_json)
 
     async def list_sessions(self, *, app_name: str, user_id: str | None = None) -> ListSessionsResponse:
         """The app's sessions (one user's, or everyone's) with merged state and no events, oldest update
@@ -186,52 +186,20 @@ def _to_adk_session(session: Session) -> AdkSession:
     return adk_session
 
 
-def _adk_session_from_messages(message: session_pb2.Session, events: list[session_pb2.Event]) -> AdkSession:
-    """The ADK session of the server's messages, validated by pydantic in one pass over one JSON text
-    assembled from the JSON the messages already carry (nothing is parsed twice)."""
+def _adk_session_from_json(message: session_pb2.Session, events_json: str) -> AdkSession:
+    """The ADK session of the server's Session message and its events' ADK JSON, validated by pydantic in
+    one pass over one JSON text (the events' text is embedded as the server sent it)."""
     update_time = (
         message.update_time.ToDatetime(tzinfo=UTC).timestamp() if message.HasField("update_time") else 0.0
     )
     document = (
         f'{{"id":{json.dumps(message.session_id)},"app_name":{json.dumps(message.app_name)},'
         f'"user_id":{json.dumps(message.user_id)},"state":{message.state_json or "{}"},'
-        f'"last_update_time":{update_time!r},"events":[{",".join(_event_json(event) for event in events)}]}}'
+        f'"last_update_time":{update_time!r},"events":{events_json}}}'
     )
     session = AdkSession.model_validate_json(document)
     session._storage_update_marker = str(message.revision)
     return session
-
-
-def _event_json(event: session_pb2.Event) -> str:
-    """An ADK event's JSON text from an Event message's fields and JSON strings."""
-    actions = event.actions
-    action_fields = [f'"state_delta":{actions.state_delta_json or "{}"}']
-    if actions.artifact_delta:
-        action_fields.append(f'"artifact_delta":{json.dumps(dict(actions.artifact_delta))}')
-    if actions.transfer_to_agent:
-        action_fields.append(f'"transfer_to_agent":{json.dumps(actions.transfer_to_agent)}')
-    if actions.escalate:
-        action_fields.append('"escalate":true')
-    if actions.skip_summarization:
-        action_fields.append('"skip_summarization":true')
-    fields = [
-        _inner(event.extra_json),
-        f'"id":{json.dumps(event.id)}',
-        f'"invocation_id":{json.dumps(event.invocation_id)}',
-        f'"author":{json.dumps(event.author)}',
-        f'"timestamp":{event.timestamp!r}',
-        f'"actions":{{{",".join(filter(None, [_inner(actions.extra_json), *action_fields]))}}}',
-    ]
-    if event.content_json:
-        fields.append(f'"content":{event.content_json}')
-    if event.turn_complete:
-        fields.append('"turn_complete":true')
-    return "{" + ",".join(filter(None, fields)) + "}"
-
-
-def _inner(object_json: str) -> str:
-    """The members of a JSON object's text, without its braces ("" for an empty or absent object)."""
-    return object_json.strip()[1:-1].strip() if object_json else ""
 
 
 def _to_registry_event(event: Event) -> SessionEvent:

@@ -48,7 +48,7 @@ class CreateSessionResponse(_message.Message):
     def __init__(self, session: _Optional[_Union[_session_pb2.Session, _Mapping]] = ...) -> None: ...
 
 class GetSessionRequest(_message.Message):
-    __slots__ = ("session_id", "history_page_size", "history_page_token", "invocation_page_size", "invocation_page_token", "app_name", "user_id", "event_page_size", "event_page_token", "num_recent_events", "after_timestamp")
+    __slots__ = ("session_id", "history_page_size", "history_page_token", "invocation_page_size", "invocation_page_token", "app_name", "user_id", "event_page_size", "event_page_token", "num_recent_events", "after_timestamp", "adk_events_json")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HISTORY_PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +60,7 @@ class GetSessionRequest(_message.Message):
     EVENT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     NUM_RECENT_EVENTS_FIELD_NUMBER: _ClassVar[int]
     AFTER_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    ADK_EVENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     history_page_size: int
     history_page_token: str
@@ -71,19 +72,22 @@ class GetSessionRequest(_message.Message):
     event_page_token: str
     num_recent_events: int
     after_timestamp: float
-    def __init__(self, session_id: _Optional[str] = ..., history_page_size: _Optional[int] = ..., history_page_token: _Optional[str] = ..., invocation_page_size: _Optional[int] = ..., invocation_page_token: _Optional[str] = ..., app_name: _Optional[str] = ..., user_id: _Optional[str] = ..., event_page_size: _Optional[int] = ..., event_page_token: _Optional[str] = ..., num_recent_events: _Optional[int] = ..., after_timestamp: _Optional[float] = ...) -> None: ...
+    adk_events_json: bool
+    def __init__(self, session_id: _Optional[str] = ..., history_page_size: _Optional[int] = ..., history_page_token: _Optional[str] = ..., invocation_page_size: _Optional[int] = ..., invocation_page_token: _Optional[str] = ..., app_name: _Optional[str] = ..., user_id: _Optional[str] = ..., event_page_size: _Optional[int] = ..., event_page_token: _Optional[str] = ..., num_recent_events: _Optional[int] = ..., after_timestamp: _Optional[float] = ..., adk_events_json: _Optional[bool] = ...) -> None: ...
 
 class GetSessionResponse(_message.Message):
-    __slots__ = ("session", "next_history_page_token", "next_invocation_page_token", "next_event_page_token")
+    __slots__ = ("session", "next_history_page_token", "next_invocation_page_token", "next_event_page_token", "adk_events_json")
     SESSION_FIELD_NUMBER: _ClassVar[int]
     NEXT_HISTORY_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     NEXT_INVOCATION_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     NEXT_EVENT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    ADK_EVENTS_JSON_FIELD_NUMBER: _ClassVar[int]
     session: _session_pb2.Session
     next_history_page_token: str
     next_invocation_page_token: str
     next_event_page_token: str
-    def __init__(self, session: _Optional[_Union[_session_pb2.Session, _Mapping]] = ..., next_history_page_token: _Optional[str] = ..., next_invocation_page_token: _Optional[str] = ..., next_event_page_token: _Optional[str] = ...) -> None: ...
+    adk_events_json: str
+    def __init__(self, session: _Optional[_Union[_session_pb2.Session, _Mapping]] = ..., next_history_page_token: _Optional[str] = ..., next_invocation_page_token: _Optional[str] = ..., next_event_page_token: _Optional[str] = ..., adk_events_json: _Optional[str] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "user_id", "status", "create_time_start", "create_time_end", "update_time_start", "update_time_end", "app_name", "order_by", "include_state")
