@@ -130,16 +130,21 @@ def _message_parts(query: str, session: Session, context: Mapping[str, Any]) -> 
 
 
 def _holds_turn(session: Session, query: str, response: str) -> bool:
-    """Whether the session's last turn asked `query` and this agent's answers are part of `response`."""
+    """Whether the session holds a turn that asked `query` and whose answers are part of `response`.
+
+    The latest such turn is looked for, not only the last one: an overlapping turn may have come after it.
+    """
     events = session.events
-    last_user = next(
-        (index for index in range(len(events) - 1, -1, -1) if events[index].author == USER_AUTHOR), None
-    )
-    if last_user is None or not _text_of(events[last_user]).endswith(query):
-        return False
-    answers = [_text_of(event) for event in events[last_user + 1 :] if event.is_final_response()]
-    answers = [answer for answer in answers if answer]
-    return bool(answers) and all(answer in response for answer in answers)
+    for index in range(len(events) - 1, -1, -1):
+        if events[index].author == USER_AUTHOR and _text_of(events[index]).endswith(query):
+            answers = []
+            for event in events[index + 1 :]:
+                if event.author == USER_AUTHOR:
+                    break
+                if event.is_final_response() and _text_of(event):
+                    answers.append(_text_of(event))
+            return bool(answers) and all(answer in response for answer in answers)
+    return False
 
 
 def _text_of(event: Event) -> str:
