@@ -10,6 +10,8 @@ import asyncio
 import hashlib
 import logging
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -292,3 +294,12 @@ async def test_the_worker_token_never_reaches_a_log_argv_or_environment(
     assert "agent-workers" in caplog.text, "the refused call was logged, by the principal's name"
     assert access.token not in caplog.text
     assert access.token not in capfd.readouterr().err
+
+
+def test_a_plain_worker_imports_neither_grpc_nor_the_client() -> None:
+    probe = (
+        "import sys, registry_server.agents.worker_main; "
+        "print(sorted(m for m in ('grpc', 'agent_registry_client', 'google.adk') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", "workers load them only once an ADK agent is built"
