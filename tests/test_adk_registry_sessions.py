@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from google.adk.errors._stale_session_error import StaleSessionError
+from google.adk.events import Event
+from google.adk.sessions import InMemorySessionService
 from google.adk.sessions import Session as AdkSession
+from google.adk.sessions.base_session_service import GetSessionConfig
 
 import tests.adk_session_agents as gated
 from agent_registry_client import (
@@ -31,11 +35,13 @@ from agent_registry_client.adk import RegistrySessionService
 from agent_registry_client.errors import AgentRegistryError, StatusCode
 from agent_registry_client.session_models import Role as HistoryRole
 from agent_registry_client.session_models import SessionEvent
+from registry_server.agents.adk_stale_retry import MAX_STALE_RETRIES, StaleRetryingSessionService
 from registry_server.auth.policy import authorize, rule_for
 from registry_server.auth.principal import Role
 from registry_server.auth.tokens import AuthConfigError, load_auth_config
 from registry_server.auth.worker_credential import AGENT_WORKERS
 from registry_server.domain.errors import PermissionDeniedError
+from registry_server.domain.failure_text import AgentFailedError
 from registry_server.server import RegistryServer
 from tests.agent_turns import ask, register, result_of, session_of
 from tests.conftest import StartServer
@@ -303,3 +309,42 @@ def test_a_plain_worker_imports_neither_grpc_nor_the_client() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]", "workers load them only once an ADK agent is built"
+
+
+class AlwaysStale(InMemorySessionService):
+    """Sessions that another writer changes before every append; `deleted` makes them vanish instead."""
+
+    def __init__(self, deleted: bool = False) -> None:
+        super().__init__()
+        self.deleted = deleted
+        self.appends = 0
+
+    async def append_event(self, session: AdkSession, event: Event) -> Event:
+        self.appends += 1
+        raise StaleSessionError("the session changed")
+
+    async def get_session(
+        self, *, app_name: str, user_id: str, session_id: str, config: GetSessionConfig | None = None
+    ) -> AdkSession | None:
+        if self.deleted:
+            return None
+        return await super().get_session(
+            app_name=app_name, user_id=user_id, session_id=session_id, config=config
+        )
+
+
+@pytest.mark.parametrize(
+    ("deleted", "error"),
+    [
+        (False, "other turns of this session kept changing it (5 retries); ask again"),
+        (True, "the session was deleted while the agent was answering"),
+    ],
+)
+async def test_a_turn_that_never_gets_its_append_in_fails_saying_why(deleted: bool, error: str) -> None:
+    inner = AlwaysStale(deleted)
+    service = StaleRetryingSessionService(inner)
+    session = await service.create_session(app_name="app", user_id="bob", session_id="s")
+    with pytest.raises(AgentFailedError) as raised:
+        await service.append_event(session, Event(author="user", invocation_id="i"))
+    assert str(raised.value) == error
+    assert inner.appends == (1 if deleted else MAX_STALE_RETRIES + 1), "bounded, never endless"
