@@ -28,6 +28,7 @@ from agent_registry_client import (
     Factory,
     PermissionDenied,
     RegistryClient,
+    RouterClient,
     SessionClient,
     Unauthenticated,
 )
@@ -99,6 +100,9 @@ async def test_a_turn_is_stored_in_the_agents_own_session_with_its_state(
         routed = await sessions.get_session_page(session_id, app_name="default", user_id="alice")
     assert [entry.content for entry in routed.session.history] == ["notes: remember the blue door", reply]
     assert routed.session.event_count == 0, "the router's own session holds no ADK events"
+    async with RouterClient(f"127.0.0.1:{server.port}") as router:
+        decision = await router.route("notes: and then", session_id=session_id)
+    assert decision.selected_agents == (NOTING,), "the id still names the router's session for routing"
 
 
 @pytest.mark.parametrize("workers", [1, 0])

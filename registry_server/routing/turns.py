@@ -13,15 +13,9 @@ from registry_server.domain.routing import (
     SessionContext,
     TurnCompleted,
 )
-from registry_server.domain.session import (
-    DEFAULT_APP,
-    NewInvocation,
-    Role,
-    Session,
-    SessionKey,
-    SessionStatus,
-)
+from registry_server.domain.session import NewInvocation, Role, SessionKey, SessionStatus
 from registry_server.routing.invoker import InvocationLimits, invoke_all
+from registry_server.routing.routed_session import routed_session
 from registry_server.routing.router import Router
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import validate_session_id, validate_user_id
@@ -93,7 +87,7 @@ class TurnRunner:
             )
             return SessionContext(session.session_id), session.key
         validate_session_id(session_id)
-        session = await self._routed_session(session_id)
+        session = await routed_session(self._sessions, session_id)
         if user_id and session.user_id != user_id:
             raise NotFoundError(f"no session has id {session_id!r}; ListSessions shows a user's sessions")
         if session.status is not SessionStatus.ACTIVE:
@@ -102,13 +96,6 @@ class TurnRunner:
             session.session_id, session.last_agent_called, session.last_query, session.last_response
         )
         return context, session.key
-
-    async def _routed_session(self, session_id: str) -> Session:
-        """The session a turn continues: the router's own (default app) first, else the one with that id."""
-        try:
-            return await self._sessions.get_session(SessionKey(session_id, DEFAULT_APP))
-        except NotFoundError:
-            return await self._sessions.get_session(session_id)
 
     def _combine(self, selected: Sequence[str], results: Mapping[str, AgentResult]) -> str:
         """The answers under a heading per agent, in selection order; a lone answer needs no heading."""
