@@ -22,6 +22,7 @@ from agentregistry.v1 import (
     session_service_pb2,
     session_service_pb2_grpc,
 )
+from registry_server.agent_session_listener import AgentSessionListener
 from registry_server.agents.agent_host import AgentHost
 from registry_server.agents.health import HealthMonitor, ProbeSettings
 from registry_server.api.interceptor import RpcInterceptor
@@ -75,6 +76,7 @@ class RegistryServer:
     _stop_metrics: Callable[[], None] | None = field(default=None, repr=False)
     agent_host: AgentHost | None = None
     agent_health: HealthMonitor | None = None
+    agent_sessions: AgentSessionListener | None = None
 
     async def stop(self, grace_s: float | None = None) -> None:
         """Reports NOT_SERVING, lets in-flight RPCs finish within the grace period, then closes the stores."""
@@ -87,6 +89,8 @@ class RegistryServer:
             self._stop_metrics()
         if self.agent_host is not None:
             await self.agent_host.stop()
+        if self.agent_sessions is not None:
+            await self.agent_sessions.stop(0)
         await self.retention.stop()
         await self.sessions.close()
         if self.leases is not None:
@@ -114,7 +118,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     routing = config.routing()
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
-    agent_host = AgentHost(config.agent_modules, config.agent_workers, config.max_agent_output_bytes)
+    agent_host, agent_sessions = _agent_host(config)
     try:
         await agent_host.start()
         store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
@@ -126,7 +130,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
             config.database_url, config.data_dir, sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms
         )
     except BaseException:
-        await agent_host.stop()
+        await _stop_agents(agent_host, agent_sessions)
         data_dir_lock.release()
         raise
     retention = timedelta(days=config.session_retention_days)
@@ -144,9 +148,12 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     # Without SO_REUSEPORT a second server on the same port fails loudly instead of sharing the traffic.
     interceptor = RpcInterceptor(authenticator, max_concurrent_rpcs=config.max_concurrent_rpcs, tracer=tracer)
     server = aio.server(interceptors=[interceptor], options=channel_options(config))
-    health = _add_services(server, config, registry=registry, router=router, sessions=sessions, leases=leases)
+    health, session_servicer = _add_services(
+        server, config, registry=registry, router=router, sessions=sessions, leases=leases
+    )
     enable_reflection((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server)
     try:
+        await agent_sessions.start(session_servicer, config)
         port = _listen(server, config.host, config.port, credentials)
         await server.start()
         stop_metrics, metrics_port = (
@@ -159,7 +166,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         await sessions.close()
         await leases.stop()
         await registry.close()
-        await agent_host.stop()
+        await _stop_agents(agent_host, agent_sessions)
         data_dir_lock.release()
         raise
     track_registry(lambda: len(registry), lambda: _unavailable_count(registry))
@@ -185,6 +192,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         stop_metrics,
         agent_host,
         agent_health,
+        agent_sessions,
     )
 
 
@@ -209,8 +217,8 @@ def _add_services(
     router: Router,
     sessions: SessionStore,
     leases: LeaseKeeper,
-) -> health_aio.HealthServicer:
-    """Adds the three services and health to `server`; returns the health servicer."""
+) -> tuple[health_aio.HealthServicer, SessionServicer]:
+    """Adds the three services and health to `server`; returns the health and session servicers."""
     registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
         RegistryServicer(registry, router, leases), server
     )
@@ -218,18 +226,36 @@ def _add_services(
     router_service_pb2_grpc.add_RouterServiceServicer_to_server(
         RouterServicer(router, sessions, limits), server
     )
-    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionServicer(
-            sessions,
-            max_content_bytes=config.max_content_bytes,
-            retention=timedelta(days=config.session_retention_days),
-            max_event_bytes=config.max_event_bytes,
-        ),
-        server,
-    )
+    session_servicer = _session_servicer(config, sessions)
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(session_servicer, server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    return health
+    return health, session_servicer
+
+
+def _agent_host(config: ServerConfig) -> tuple[AgentHost, AgentSessionListener]:
+    """Where agents run, and the socket through which ADK agents keep their sessions in the registry."""
+    agent_sessions = AgentSessionListener()
+    host = AgentHost(
+        config.agent_modules, config.agent_workers, config.max_agent_output_bytes, agent_sessions.access
+    )
+    return host, agent_sessions
+
+
+async def _stop_agents(agent_host: AgentHost, agent_sessions: AgentSessionListener) -> None:
+    """Stops the agent workers, then the agent-session socket they used."""
+    await agent_host.stop()
+    await agent_sessions.stop(0)
+
+
+def _session_servicer(config: ServerConfig, sessions: SessionStore) -> SessionServicer:
+    """The SessionService, served on the public port and on the agent-session socket."""
+    return SessionServicer(
+        sessions,
+        max_content_bytes=config.max_content_bytes,
+        retention=timedelta(days=config.session_retention_days),
+        max_event_bytes=config.max_event_bytes,
+    )
 
 
 def _unavailable_count(registry: AgentRegistry) -> int:

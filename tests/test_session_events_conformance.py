@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from registry_server.domain.errors import AlreadyExistsError, EtagMismatchError, ValidationError
+from registry_server.domain.errors import (
+    AlreadyExistsError,
+    EtagMismatchError,
+    InvalidStateError,
+    ValidationError,
+)
 from registry_server.domain.session import (
     Event,
     EventActions,
@@ -185,3 +190,24 @@ async def test_delete_removes_events_and_session_state(store: SessionStore) -> N
     await store.delete_session(session.key)
     again = await store.create_session("alice", {}, app_name="a", session_id="s")
     assert again.state == {"user:u": 1} and again.event_count == 0
+
+
+async def test_a_bare_id_names_the_default_apps_session(store: SessionStore) -> None:
+    # The router's session and the ADK sessions of the agents it invoked share one id.
+    routed = await store.create_session("alice", {}, session_id="shared")
+    await store.create_session("alice", {}, app_name="tickets_agent", session_id="shared")
+    assert (await store.get_session("shared")).key == routed.key
+    await store.append_history("shared", Role.USER, "show my tickets", "")
+    assert [entry.content for entry in await store.list_history(routed.key, 0, 10)] == ["show my tickets"]
+    await store.delete_session("shared")
+    assert (await store.get_session("shared")).app_name == "tickets_agent"
+
+
+async def test_a_bare_id_of_several_agent_sessions_is_ambiguous(store: SessionStore) -> None:
+    await store.create_session("alice", {}, app_name="tickets_agent", session_id="shared")
+    await store.create_session("alice", {}, app_name="courses_agent", session_id="shared")
+    with pytest.raises(InvalidStateError, match="several sessions"):
+        await store.get_session("shared")
+    assert (
+        await store.get_session(SessionKey("shared", "courses_agent", "alice"))
+    ).app_name == "courses_agent"

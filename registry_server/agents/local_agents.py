@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from registry_server.agents.adk_detection import is_adk_agent
+from registry_server.agents.session_access import SessionAccess
 from registry_server.domain.agent import FactoryRef
 from registry_server.registry.agent_protocol import RunnableAgent, runnable_problem
 from registry_server.registry.factories import ADK_MISSING, call_factory, factory_error
 
 
-async def build_local_agent(factory: FactoryRef, *, reimport: bool = False) -> RunnableAgent:
-    """The agent `factory` builds: an ADK agent runs through a Runner, anything else must be runnable."""
+async def build_local_agent(
+    factory: FactoryRef, *, reimport: bool = False, sessions: SessionAccess | None = None
+) -> RunnableAgent:
+    """The agent `factory` builds: an ADK agent runs through a Runner (its sessions reached through
+    `sessions`), anything else must be runnable."""
     built = await call_factory(factory, reimport=reimport)
     if is_adk_agent(built):
         try:
@@ -22,7 +26,7 @@ async def build_local_agent(factory: FactoryRef, *, reimport: bool = False) -> R
             raise factory_error(
                 factory, f"returned {type(built).__name__}, an ADK node that is not an agent (BaseAgent)"
             )
-        return AdkAgentRunner(built)
+        return AdkAgentRunner(built, sessions)
     problem = runnable_problem(built)
     if problem:
         raise factory_error(factory, problem)

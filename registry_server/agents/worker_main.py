@@ -20,6 +20,7 @@ import traceback
 from registry_server.agents.local_agents import build_local_agent
 from registry_server.agents.module_allowlist import ModuleAllowlist
 from registry_server.agents.output_cap import WORKER_MARGIN_BYTES, OutputCap
+from registry_server.agents.session_access import SESSIONS_OPERATION, SessionAccess
 from registry_server.agents.worker_frames import Frame, encode_frame, factory_from_frame, read_frame
 from registry_server.domain.agent import FactoryRef
 from registry_server.domain.errors import FactoryError
@@ -43,6 +44,7 @@ class AgentWorker:
         self._allowlist = allowlist
         self._agents: dict[str, RunnableAgent] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._sessions: SessionAccess | None = None
 
     async def serve(self, reader: asyncio.StreamReader) -> None:
         """Handles frames until the server closes the socket."""
@@ -52,6 +54,8 @@ class AgentWorker:
                 task = self._tasks.get(int(frame["id"]))
                 if task is not None:
                     task.cancel()
+            elif operation == SESSIONS_OPERATION:
+                self._sessions = SessionAccess.from_frame(frame)
             elif operation == "forget":
                 self._agents.pop(str(frame["agent"]), None)
             elif operation in ("build", "run"):
@@ -104,7 +108,9 @@ class AgentWorker:
         agent = self._agents.get(key)
         if agent is None or frame.get("op") == "build":
             self._allowlist.check(factory)
-            agent = await build_local_agent(factory, reimport=bool(frame.get("reimport")))
+            agent = await build_local_agent(
+                factory, reimport=bool(frame.get("reimport")), sessions=self._sessions
+            )
             self._agents[key] = agent
         return agent
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from registry_server.agents.module_allowlist import ModuleAllowlist
 from registry_server.agents.output_cap import WORKER_MARGIN_BYTES
+from registry_server.agents.session_access import SessionAccess
 from registry_server.agents.worker_calls import WorkerCall
 from registry_server.agents.worker_frames import Frame, FrameError, encode_frame, factory_to_frame, read_frame
 from registry_server.domain.agent import FactoryRef
@@ -55,8 +56,15 @@ class _Slot:
 class AgentWorkerPool:
     """`size` worker processes; each built agent lives in one of them, chosen in turn."""
 
-    def __init__(self, size: int, allowlist: ModuleAllowlist, max_output_bytes: int) -> None:
+    def __init__(
+        self,
+        size: int,
+        allowlist: ModuleAllowlist,
+        max_output_bytes: int,
+        sessions: SessionAccess | None = None,
+    ) -> None:
         self._slots = [_Slot(index) for index in range(size)]
+        self._sessions = sessions
         self._allowlist = allowlist
         self._max_output_bytes = max_output_bytes
         self._next_slot = itertools.cycle(range(size))
@@ -203,6 +211,8 @@ class AgentWorkerPool:
         finally:
             child.close()
         reader, slot.writer = await asyncio.open_connection(sock=parent)
+        if self._sessions is not None:  # first on the wire: the secret never goes in argv or the environment
+            slot.send(self._sessions.to_frame())
         log.info("agent worker %d started (pid %d)", slot.index, slot.process.pid)
         return reader
 

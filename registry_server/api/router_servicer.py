@@ -20,6 +20,7 @@ from registry_server.domain.errors import NotFoundError
 from registry_server.domain.routing import AgentChunk, AgentResult, RoutingDecision, SessionContext
 from registry_server.routing.evaluation import evaluate
 from registry_server.routing.invoker import InvocationLimits
+from registry_server.routing.routed_session import routed_session
 from registry_server.routing.router import Router
 from registry_server.routing.turns import TurnRunner
 from registry_server.sessions.event_validation import validate_request_id
@@ -47,7 +48,7 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
         user_id = acting_user(request.user_id)
         if request.session_id:
             validate_session_id(request.session_id)
-            session = check_visible(await self._sessions.get_session(request.session_id))
+            session = check_visible(await routed_session(self._sessions, request.session_id))
             if user_id and session.user_id != user_id:
                 raise NotFoundError(f"no session has id {request.session_id!r}")
             session_context = SessionContext(

@@ -11,6 +11,7 @@ import hashlib
 import yaml
 
 from registry_server.auth.principal import Role
+from registry_server.auth.tokens import CONFIGURABLE_ROLES
 from registry_server.domain.opaque_id import new_opaque_id
 
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     """Prints a new random token and its auth config entry."""
     parser = argparse.ArgumentParser(prog="python -m registry_server.auth.make_token", description=__doc__)
     parser.add_argument("--name", required=True, help="who holds the token, e.g. jarvis")
-    parser.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    parser.add_argument("--role", action="append", required=True, choices=CONFIGURABLE_ROLES)
     parser.add_argument("--user-id", default="", help="the user a 'user' token acts as")
     args = parser.parse_args(argv)
     if Role.USER.value in args.role and not args.user_id:

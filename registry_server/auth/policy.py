@@ -12,6 +12,9 @@ _REGISTRY_READERS = frozenset({Role.ADMIN, Role.SERVICE, Role.READER})
 _SESSION_WRITERS = frozenset({Role.ADMIN, Role.SERVICE})
 _SESSION_READERS = frozenset({Role.ADMIN, Role.SERVICE, Role.USER})  # users: their own sessions only
 _ROUTERS = frozenset({Role.ADMIN, Role.SERVICE, Role.USER})  # users: as themselves only
+# Agent workers may call only what an ADK session service needs, and nothing of the registry or the router.
+_ADK_SESSION_READERS = _SESSION_READERS | {Role.AGENT_WORKER}
+_ADK_SESSION_WRITERS = _SESSION_WRITERS | {Role.AGENT_WORKER}
 
 
 @dataclass(frozen=True)
@@ -42,19 +45,14 @@ _RULES = {
     },
     "SessionService": {
         **dict.fromkeys(
-            ("GetSession", "ListSessions", "ExportSession", "GetSessionStats", "GetUserState"),
-            MethodRule(_SESSION_READERS, False),
+            ("GetSession", "ListSessions", "GetUserState"), MethodRule(_ADK_SESSION_READERS, False)
+        ),
+        **dict.fromkeys(("ExportSession", "GetSessionStats"), MethodRule(_SESSION_READERS, False)),
+        **dict.fromkeys(
+            ("CreateSession", "DeleteSession", "AppendEvent"), MethodRule(_ADK_SESSION_WRITERS, True)
         ),
         **dict.fromkeys(
-            (
-                "CreateSession",
-                "AppendHistory",
-                "RecordInvocation",
-                "UpdateSessionStatus",
-                "DeleteSession",
-                "AppendEvent",
-            ),
-            MethodRule(_SESSION_WRITERS, True),
+            ("AppendHistory", "RecordInvocation", "UpdateSessionStatus"), MethodRule(_SESSION_WRITERS, True)
         ),
         "PurgeExpiredSessions": MethodRule(_ADMIN, True),
     },

@@ -14,6 +14,12 @@ class Role(enum.Enum):
     SERVICE = "service"  # reads the registry, routes, reads and writes any user's sessions (Jarvis)
     READER = "reader"  # reads the registry
     USER = "user"  # routes as its user and reads only that user's sessions
+    # Internal: the server's agent workers keeping ADK sessions; never a role of an auth config token.
+    AGENT_WORKER = "agent_worker"
+
+
+# Roles the server gives only to principals it makes itself.
+INTERNAL_ROLES = frozenset({Role.AGENT_WORKER})
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class Principal:
     @property
     def user_scope(self) -> str | None:
         """The only user whose sessions this caller may see, or None when it may see every user's."""
-        if self.roles & {Role.ADMIN, Role.SERVICE}:
+        if self.roles & {Role.ADMIN, Role.SERVICE, Role.AGENT_WORKER}:
             return None
         return self.user_id
 

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import yaml
 
-from registry_server.auth.principal import Principal, Role
+from registry_server.auth.principal import INTERNAL_ROLES, Principal, Role
 from registry_server.domain.errors import UnauthenticatedError
 from registry_server.sessions.validation import user_id_problem
 
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # The auth scheme is case-insensitive (RFC 7235 section 2.1): Bearer, bearer and BEARER are the same.
 BEARER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
+# The roles a token of the auth config may have; internal ones belong to principals the server makes.
+CONFIGURABLE_ROLES = [role.value for role in Role if role not in INTERNAL_ROLES]
 
 
 class AuthConfigError(ValueError):
@@ -98,8 +100,8 @@ def _entry(item: object, index: int, path: Path) -> TokenEntry:
         parsed = frozenset(Role(role) for role in roles) if isinstance(roles, list) and roles else None
     except ValueError:
         parsed = None
-    if not parsed:
-        raise AuthConfigError(f"{where} ({name}): 'roles' must list some of {[r.value for r in Role]}")
+    if not parsed or parsed & INTERNAL_ROLES:
+        raise AuthConfigError(f"{where} ({name}): 'roles' must list some of {CONFIGURABLE_ROLES}")
     if Role.USER in parsed:
         problem = user_id_problem(user_id) if isinstance(user_id, str) else "must be a string"
         if problem:

@@ -120,7 +120,8 @@ class _AgentRun:
 
     async def _stream(self, agent: RunnableAgent, query: str, context: Mapping[str, Any]) -> None:
         """Emits the agent's chunks until it ends or its answer reaches the cap (then it is stopped)."""
-        chunks = answer_chunks(agent, query, context)
+        # The agent learns its registry name: an ADK agent keys its sessions by it.
+        chunks = answer_chunks(agent, query, {**context, "agent_name": self._name})
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
                 kept = self._cap.take(chunk)

@@ -13,8 +13,9 @@ from registry_server.domain.routing import (
     SessionContext,
     TurnCompleted,
 )
-from registry_server.domain.session import NewInvocation, Role, SessionStatus
+from registry_server.domain.session import NewInvocation, Role, SessionKey, SessionStatus
 from registry_server.routing.invoker import InvocationLimits, invoke_all
+from registry_server.routing.routed_session import routed_session
 from registry_server.routing.router import Router
 from registry_server.sessions.store import SessionStore
 from registry_server.sessions.validation import validate_session_id, validate_user_id
@@ -40,11 +41,12 @@ class TurnRunner:
         Without a session_id the turn creates one under `request_id`, so a retried call reuses it.
         """
         self._router.validate_query(query)
-        context, owner = await self._session_context(session_id, user_id, request_id)
+        context, key = await self._session_context(session_id, user_id, request_id)
         decision = await self._router.decide(query, context)
         yield decision
-        session_id = context.session_id
-        await self._sessions.append_history(session_id, Role.USER, query, "")
+        session_id, owner = context.session_id, key.user_id
+        # Written by its full key: the turn's ADK agents keep sessions with the same id in their own apps.
+        await self._sessions.append_history(key, Role.USER, query, "")
 
         index = self._router.index
         agents = [(name, getattr(index.agent(name), "instance", None)) for name in decision.selected_agents]
@@ -59,22 +61,22 @@ class TurnRunner:
         limits = replace(self._limits, timeout_s=self._router.config.agent_timeout_s)
         async for event in invoke_all(agents, query, agent_context, limits):
             if isinstance(event, AgentResult):
-                await self._sessions.record_invocation(session_id, _invocation(query, event))
+                await self._sessions.record_invocation(key, _invocation(query, event))
                 results[event.agent_name] = event
             yield event
 
         combined = self._combine(decision.selected_agents, results)
         single = decision.selected_agents[0] if len(decision.selected_agents) == 1 else ""
-        await self._sessions.append_history(session_id, Role.ASSISTANT, combined, single)
+        await self._sessions.append_history(key, Role.ASSISTANT, combined, single)
         primary = next((name for name in decision.selected_agents if results[name].success), "")
         if primary:
-            await self._sessions.set_last_agent(session_id, primary, query, combined)
+            await self._sessions.set_last_agent(key, primary, query, combined)
         yield TurnCompleted(combined, session_id)
 
     async def _session_context(
         self, session_id: str, user_id: str, request_id: str
-    ) -> tuple[SessionContext, str]:
-        """The given session's context and owner (a session is created when no session_id is given)."""
+    ) -> tuple[SessionContext, SessionKey]:
+        """The given session's context and full key (a session is created when no session_id is given)."""
         if user_id:
             validate_user_id(user_id)
         if not session_id:
@@ -83,9 +85,9 @@ class TurnRunner:
             session = await self._sessions.create_session(
                 user_id, {"created_by": "RouteAndInvoke"}, request_id=request_id
             )
-            return SessionContext(session.session_id), session.user_id
+            return SessionContext(session.session_id), session.key
         validate_session_id(session_id)
-        session = await self._sessions.get_session(session_id)
+        session = await routed_session(self._sessions, session_id)
         if user_id and session.user_id != user_id:
             raise NotFoundError(f"no session has id {session_id!r}; ListSessions shows a user's sessions")
         if session.status is not SessionStatus.ACTIVE:
@@ -93,7 +95,7 @@ class TurnRunner:
         context = SessionContext(
             session.session_id, session.last_agent_called, session.last_query, session.last_response
         )
-        return context, session.user_id
+        return context, session.key
 
     def _combine(self, selected: Sequence[str], results: Mapping[str, AgentResult]) -> str:
         """The answers under a heading per agent, in selection order; a lone answer needs no heading."""

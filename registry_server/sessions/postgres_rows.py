@@ -6,7 +6,13 @@ import re
 from typing import Any
 
 from registry_server.domain.session import Session, SessionRef
-from registry_server.sessions.sqlite_rows import as_key, key_conditions, one_session, select_sessions
+from registry_server.sessions.sqlite_rows import (
+    ONE_SESSION_ROWS,
+    as_key,
+    key_conditions,
+    one_session,
+    select_sessions,
+)
 
 STATE_JOINS = (
     "LEFT JOIN session_state ss ON ss.sid = s.sid "
@@ -29,6 +35,6 @@ async def resolve(
     key = as_key(ref)
     where, parameters = key_conditions(key)
     select = select_sessions(with_state=with_state, state_joins=STATE_JOINS)
-    sql = numbered(f"{select} WHERE {where} LIMIT 2" + (" FOR UPDATE OF s" if lock else ""))
+    sql = numbered(f"{select} WHERE {where} {ONE_SESSION_ROWS}" + (" FOR UPDATE OF s" if lock else ""))
     rows = await connection.fetch(sql, *parameters)
     return one_session(key, rows, with_state=with_state)

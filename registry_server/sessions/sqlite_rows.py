@@ -18,6 +18,7 @@ from registry_server.domain.errors import (
     NotFoundError,
 )
 from registry_server.domain.session import (
+    DEFAULT_APP,
     Session,
     SessionFilter,
     SessionKey,
@@ -51,8 +52,13 @@ def from_micros(micros: int) -> datetime:
 
 
 def as_key(ref: SessionRef) -> SessionKey:
-    """A session reference as a key (a bare id matches any app and user)."""
+    """A session reference as a key (a bare id matches any app and user; see ONE_SESSION_ROWS)."""
     return ref if isinstance(ref, SessionKey) else SessionKey(ref)
+
+
+# A router session and the ADK sessions of the agents it invoked share one id in different apps, so a
+# bare id (the router's and agentctl's form) names the "default" app's session when there is one.
+ONE_SESSION_ROWS = f"ORDER BY CASE WHEN s.app_name = '{DEFAULT_APP}' THEN 0 ELSE 1 END LIMIT 2"
 
 
 def key_conditions(key: SessionKey) -> tuple[str, list[Any]]:
@@ -75,7 +81,7 @@ async def resolve(
     where, parameters = key_conditions(key)
     rows = list(
         await connection.execute_fetchall(
-            f"{select_sessions(with_state=with_state)} WHERE {where} LIMIT 2",
+            f"{select_sessions(with_state=with_state)} WHERE {where} {ONE_SESSION_ROWS}",
             parameters,
         )
     )
@@ -89,7 +95,7 @@ def resolve_sync(
     key = as_key(ref)
     where, parameters = key_conditions(key)
     rows = connection.execute(
-        f"{select_sessions(with_state=with_state)} WHERE {where} LIMIT 2",
+        f"{select_sessions(with_state=with_state)} WHERE {where} {ONE_SESSION_ROWS}",
         parameters,
     ).fetchall()
     return one_session(key, rows, with_state=with_state)
@@ -125,7 +131,7 @@ def one_session(key: SessionKey, rows: Sequence[Any], *, with_state: bool) -> tu
     """(sid, session) of the only row; raises NotFoundError for none, InvalidStateError for several."""
     if not rows:
         raise not_found(key.session_id)
-    if len(rows) > 1:
+    if len(rows) > 1 and not (rows[0][1] == DEFAULT_APP != rows[1][1]):
         raise InvalidStateError(
             f"several sessions have id {key.session_id!r}; give app_name and user_id to name one"
         )
