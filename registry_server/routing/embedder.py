@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,6 +48,11 @@ class Embedder:
         self._tokenizer = tokenizer
         self._piece_ids: dict[str, list[int]] = {}
         self.dimensions = int(table.shape[1])
+
+    @property
+    def table(self) -> Vectors:
+        """The token vectors, one row per token id."""
+        return self._table
 
     def token_ids(self, text: str) -> list[int]:
         """The token ids of a text, piece by piece."""
@@ -97,8 +102,22 @@ class Embedder:
         """One vector for an agent: the unit-length mean of its texts' unit vectors."""
         if not texts:
             return np.zeros(self.dimensions, np.float32)
-        vector: Vectors = self.embed_many(texts).mean(axis=0)
-        return _unit(vector)
+        vector: Vectors = group_vectors(self.embed_many(texts), [len(texts)])[0]
+        return vector
+
+
+def group_vectors(rows: Vectors, sizes: Sequence[int]) -> Vectors:
+    """The unit-length mean of each consecutive group of `sizes` rows (every size at least 1).
+
+    The one way an agent's vector is computed, alone or in a batch, so that a vector computed at
+    registration and one computed at start-up are the same to the last bit.
+    """
+    counts = np.asarray(sizes, np.int64)
+    means = np.add.reduceat(rows, np.cumsum(counts) - counts, axis=0) / counts[:, None]
+    norms = np.linalg.norm(means, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    vectors: Vectors = (means / norms).astype(np.float32)
+    return vectors
 
 
 def _unit(vector: Vectors) -> Vectors:
@@ -106,20 +125,50 @@ def _unit(vector: Vectors) -> Vectors:
     return vector / norm if norm else vector
 
 
+class EmbeddingModelError(RuntimeError):
+    """The embedding model's files are missing or cannot be read."""
+
+
+# The model the router uses: wordllama's "l2_supercat" configuration at 256 dimensions, as its wheel ships it.
+_WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
+_TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+_TABLE_TENSOR = "embedding.weight"
+
+
+def model_files() -> tuple[Path, Path]:
+    """The weights and tokenizer files inside the installed wordllama package (which is not imported)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelError("the wordllama package is not installed: routing needs its bundled model")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / _WEIGHTS_FILE, root / _TOKENIZER_FILE
+
+
 @functools.cache
 def shared_embedder() -> Embedder:
-    """The process's embedder, loaded once from the weights inside the wordllama wheel (no download)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import wordllama  # type: ignore[import-untyped, unused-ignore]  # imported here: half a second, and only the router needs it
+    """The process's embedder, read once from the files inside the wordllama wheel (no download)."""
+    return load_embedder(*model_files())
 
-    # wordllama calls logging.basicConfig on import; the server's own log configuration must stay in charge.
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    return Embedder(np.ascontiguousarray(model.embedding, dtype=np.float32), model.tokenizer)
+
+def load_embedder(weights: Path, tokenizer_config: Path) -> Embedder:
+    """An embedder over a safetensors token table and a tokenizers configuration file.
+
+    The files are read with their own libraries rather than through `wordllama.WordLlama.load`: importing
+    wordllama brings requests and pydantic along, half a second of start-up that serving does not use.
+    """
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_config))
+        with safe_open(str(weights), framework="np") as tensors:
+            table = tensors.get_tensor(_TABLE_TENSOR)
+    except Exception as error:  # the Rust readers raise plain Exceptions for unreadable files
+        raise EmbeddingModelError(
+            f"cannot read the embedding model ({weights.name}, {tokenizer_config.name}): {error}"
+        ) from error
+    tokenizer.no_truncation()
+    return Embedder(np.ascontiguousarray(table, dtype=np.float32), tokenizer)
 
 
 class BackgroundEmbedder:
