@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 
-from registry_server import migrate
 from registry_server.auth.tokens import AuthConfigError
 from registry_server.config import ServerConfig, parse_config
 from registry_server.domain.errors import StorageUnavailableError
@@ -39,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     """Parses the configuration and runs the server (or, with `migrate`, copies a data dir to PostgreSQL)."""
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["migrate"]:
+        from registry_server import migrate  # only this subcommand needs it (and asyncpg)
+
         migrate.main(arguments[1:])
         return
     config = parse_config(argv, os.environ)
