@@ -15,6 +15,7 @@ from registry_server.log_output import configure_logging
 from registry_server.postgres.migrations import SchemaTooNewError as PostgresSchemaTooNewError
 from registry_server.registry.file_store import DefaultsFileError
 from registry_server.routing.config import RoutingConfigError
+from registry_server.routing.embedder import EmbeddingModelError
 from registry_server.server import UnsafeListenError, start_server
 from registry_server.sessions.schema import SchemaTooNewError
 from registry_server.tracing import RpcTracer, TracingUnavailableError, configure_tracing
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         DefaultsFileError,
         SchemaTooNewError,
         RoutingConfigError,
+        EmbeddingModelError,
         AuthConfigError,
         UnsafeListenError,
         StorageUnavailableError,

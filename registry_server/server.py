@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import ipaddress
 import logging
@@ -40,6 +41,7 @@ from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.registry.backend import lease_store_for, open_registry_store
 from registry_server.registry.leases import LeaseKeeper
 from registry_server.routing.config import RoutingConfig
+from registry_server.routing.embedder import Embedder, shared_embedder
 from registry_server.routing.gemini_selector import GeminiSelector
 from registry_server.routing.invoker import InvocationLimits
 from registry_server.routing.router import Router
@@ -116,17 +118,15 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
     data_dir_lock = DataDirLock(config.data_dir)
     data_dir_lock.acquire()
     agent_host = AgentHost(config.agent_modules, config.agent_workers, config.max_agent_output_bytes)
+    # The embedding model loads while the registry loads and the workers build its agents; it is ready
+    # before the index is built, so no thread competes with that build for the interpreter.
+    embedder = asyncio.ensure_future(asyncio.to_thread(shared_embedder))
     try:
         await agent_host.start()
-        store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
-        registry = AgentRegistry(store, builder=agent_host)
-        await registry.load()
-        leases = LeaseKeeper(registry, lease_store_for(store))
-        await leases.start()
-        sessions = await open_session_store(
-            config.database_url, config.data_dir, sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms
-        )
+        registry, leases, sessions = await _open_stores(config, agent_host, embedder)
+        loaded_embedder = embedder.result()
     except BaseException:
+        await asyncio.gather(embedder, return_exceptions=True)
         await agent_host.stop()
         data_dir_lock.release()
         raise
@@ -136,6 +136,7 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         registry,
         routing,
         _gemini(routing),
+        embedder=loaded_embedder,
         vector_cache=VectorCache(config.data_dir / VECTOR_CACHE_FILE_NAME),
     )
     # What start-up loaded lives as long as the server: keep the collector from rescanning it each pass.
@@ -189,6 +190,26 @@ async def start_server(config: ServerConfig, tracer: RpcTracer | None = None) ->
         agent_host,
         agent_health,
     )
+
+
+async def _open_stores(
+    config: ServerConfig, agent_host: AgentHost, embedder: asyncio.Future[Embedder]
+) -> tuple[AgentRegistry, LeaseKeeper, SessionStore]:
+    """The loaded registry, its lease keeper and the session store, once the embedding model is loaded too."""
+    store = await open_registry_store(config.database_url, config.data_dir, config.resolved_defaults_file)
+    registry = AgentRegistry(store, builder=agent_host)
+    await registry.load()
+    try:
+        await embedder
+    except BaseException:
+        await registry.close()
+        raise
+    leases = LeaseKeeper(registry, lease_store_for(store))
+    await leases.start()
+    sessions = await open_session_store(
+        config.database_url, config.data_dir, sqlite_busy_timeout_ms=config.sqlite_busy_timeout_ms
+    )
+    return registry, leases, sessions
 
 
 def _log_started(

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from agent_registry_client import Agent, Capabilities, Factory, RegistryClient, RouterClient, RoutingDecision
-from registry_server.routing.embedder import EmbeddingModelError, load_embedder, model_files, shared_embedder
+from registry_server import server as server_module
+from registry_server.routing.embedder import (
+    Embedder,
+    EmbeddingModelError,
+    load_embedder,
+    model_files,
+    shared_embedder,
+)
 from registry_server.routing.vector_cache import VECTOR_CACHE_FILE_NAME
 from tests.conftest import StartServer
 from tests.routing_agents import WORKPLACE
@@ -103,3 +110,17 @@ async def test_start_up_with_and_without_the_vector_cache_routes_the_same(
         assert cached == computed, f"{cached}\n{computed}"
     assert with_cache[0].selected_agents == ("incidents_agent",)
     assert with_cache[4].abstained, "the out-of-scope query abstains either way"
+
+
+async def test_a_server_without_its_embedding_model_does_not_start(
+    start: StartServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> Embedder:
+        raise EmbeddingModelError("the wordllama package is not installed: routing needs its bundled model")
+
+    monkeypatch.setattr(server_module, "shared_embedder", missing)
+    with pytest.raises(EmbeddingModelError, match="wordllama package is not installed"):
+        await start()
+    monkeypatch.undo()
+    server = await start()
+    assert server.port, "the failed start released the data dir"
