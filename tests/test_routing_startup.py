@@ -49,6 +49,18 @@ def test_the_model_read_from_the_wheel_is_the_one_wordllama_loads() -> None:
         assert ours.token_ids(text) == expected, text
 
 
+def test_a_query_vector_is_the_unit_mean_of_its_token_vectors() -> None:
+    model = shared_embedder()
+    for text in (*TEXTS, *QUERIES, "show topic7 please " * 40):
+        ids = model.token_ids(text)
+        if not ids:
+            assert not model.embed(text).any()
+            continue
+        mean = model.table[ids].mean(axis=0)
+        expected = mean / np.linalg.norm(mean)
+        assert np.array_equal(model.embed(text), expected), text
+
+
 def test_a_missing_model_package_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(EmbeddingModelError, match="wordllama package is not installed"):
