@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -133,6 +134,8 @@ async def test_a_server_without_its_embedding_model_does_not_start(
     monkeypatch.setattr(server_module, "shared_embedder", missing)
     with pytest.raises(EmbeddingModelError, match="wordllama package is not installed"):
         await start()
+    assert gc.isenabled(), "the collector paused for start-up runs again"
     monkeypatch.undo()
     server = await start()
     assert server.port, "the failed start released the data dir"
+    assert gc.isenabled()
