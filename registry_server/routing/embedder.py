@@ -84,22 +84,25 @@ class Embedder:
     def embed_many(self, texts: Sequence[str]) -> Vectors:
         """The unit vectors of many texts, one row each, computed in vectorised chunks.
 
-        Each chunk gathers its tokens' vectors into one block and sums each text's run of rows in one
-        `np.add.reduceat`; a text without any known token keeps a zero row.
+        Each chunk's token sums are one matrix product: per-text token counts over the chunk's distinct
+        tokens, times those tokens' vectors. Each chunk is normalised as it is computed (no temporary the
+        size of every vector).
         """
         out = np.zeros((len(texts), self.dimensions), np.float32)
         for start in range(0, len(texts), _CHUNK_TEXTS):
             encoded = [self.token_ids(text) for text in texts[start : start + _CHUNK_TEXTS]]
             lengths = np.fromiter((len(ids) for ids in encoded), np.int64, len(encoded))
-            present = np.flatnonzero(lengths)
-            if not len(present):
+            if not lengths.any():
                 continue
             ids = np.fromiter(itertools.chain.from_iterable(encoded), np.int64, int(lengths.sum()))
-            offsets = (np.cumsum(lengths) - lengths)[present]
-            sums = np.add.reduceat(self._table[ids], offsets, axis=0)
+            distinct, column = np.unique(ids, return_inverse=True)
+            rows = np.repeat(np.arange(len(encoded)), lengths)
+            cells = np.bincount(rows * len(distinct) + column, minlength=len(encoded) * len(distinct))
+            counts = cells.reshape(len(encoded), len(distinct)).astype(np.float32)
+            sums = counts @ self._table[distinct]
             norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
             norms[norms == 0] = 1.0
-            out[start + present] = sums / norms[:, None]
+            out[start : start + len(encoded)] = sums / norms[:, None]
         return out
 
     def agent_vector(self, texts: Sequence[str]) -> Vectors:
