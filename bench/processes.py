@@ -107,4 +107,5 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     )
     if completed.returncode != 0:
         raise RuntimeError(f"load {spec['call']} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout)
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result
