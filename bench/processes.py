@@ -72,7 +72,7 @@ class Child:
         self.log_path.unlink(missing_ok=True)
 
 
-def start_server(data_dir: Path, *extra: str, port: int = 0) -> Child:
+def start_server(data_dir: Path, *extra: str, port: int = 0, env: dict[str, str] | None = None) -> Child:
     """The registry server over `data_dir` (on a free port by default), logging at INFO as in production."""
     defaults = data_dir / "none.yaml"
     args = [
@@ -87,12 +87,12 @@ def start_server(data_dir: Path, *extra: str, port: int = 0) -> Child:
         "--agent-modules",
         "bench,registry_server.demo_agents",
     ]
-    return Child([*args, *extra])
+    return Child([*args, *extra], env)
 
 
-def start_echo_server() -> Child:
+def start_echo_server(env: dict[str, str] | None = None) -> Child:
     """The bare grpc.aio echo server."""
-    return Child(["-m", "bench.echo_server"])
+    return Child(["-m", "bench.echo_server"], env)
 
 
 def run_load(spec: dict[str, Any]) -> dict[str, Any]:
@@ -107,4 +107,5 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     )
     if completed.returncode != 0:
         raise RuntimeError(f"load {spec['call']} failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout)
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result

@@ -6,6 +6,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench import startup
 from bench.processes import run_load, start_echo_server, start_server
 from bench.seed import write_registry
 
@@ -64,25 +65,6 @@ def route_against_echo(work: Path) -> list[Figure]:
     ]
 
 
-def startup_with_examples(work: Path) -> Figure:
-    """Process start to ready with 1,000 agents of 50 examples each (every vector computed at load)."""
-    data_dir = work / "startup-examples"
-    write_registry(data_dir, 1000, examples=50)
-    runs = []
-    for _ in range(3):
-        server = start_server(data_dir)
-        runs.append(server.ready_after_s)
-        server.stop()
-    seconds = statistics.median(runs)
-    return {
-        "name": "start-up with 1,000 agents of 50 examples each, process start to ready",
-        "value": round(seconds, 3),
-        "unit": "s",
-        "target": "<= 1 s",
-        "pass": seconds <= 1.0,
-    }
-
-
 def figures(work: Path) -> list[Figure]:
     """Every routing figure measured over RPC."""
-    return [*route_against_echo(work), startup_with_examples(work)]
+    return [*route_against_echo(work), *startup.figures(work)]

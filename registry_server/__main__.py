@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 
-from registry_server import migrate
 from registry_server.auth.tokens import AuthConfigError
 from registry_server.config import ServerConfig, parse_config
 from registry_server.domain.errors import StorageUnavailableError
@@ -16,6 +15,7 @@ from registry_server.log_output import configure_logging
 from registry_server.postgres.migrations import SchemaTooNewError as PostgresSchemaTooNewError
 from registry_server.registry.file_store import DefaultsFileError
 from registry_server.routing.config import RoutingConfigError
+from registry_server.routing.embedder import EmbeddingModelError
 from registry_server.server import UnsafeListenError, start_server
 from registry_server.sessions.schema import SchemaTooNewError
 from registry_server.tracing import RpcTracer, TracingUnavailableError, configure_tracing
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     """Parses the configuration and runs the server (or, with `migrate`, copies a data dir to PostgreSQL)."""
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["migrate"]:
+        from registry_server import migrate  # only this subcommand needs it (and asyncpg)
+
         migrate.main(arguments[1:])
         return
     config = parse_config(argv, os.environ)
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         DefaultsFileError,
         SchemaTooNewError,
         RoutingConfigError,
+        EmbeddingModelError,
         AuthConfigError,
         UnsafeListenError,
         StorageUnavailableError,

@@ -11,7 +11,7 @@ from agentregistry.v1 import router_service_pb2_grpc
 from registry_server.api.routing_messages import (
     cases_from_proto,
     chunk_to_proto,
-    decision_to_proto,
+    fill_decision,
     report_to_proto,
     result_to_proto,
 )
@@ -54,8 +54,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
             session_context = SessionContext(
                 session.session_id, session.last_agent_called, session.last_query, session.last_response
             )
-        decision = await self._router.decide(request.query, session_context)
-        return pb.RouteResponse(decision=decision_to_proto(decision))
+        response = pb.RouteResponse()
+        fill_decision(response.decision, await self._router.decide(request.query, session_context))
+        return response
 
     async def EvaluateRouting(
         self,
@@ -81,7 +82,9 @@ class RouterServicer(router_service_pb2_grpc.RouterServiceServicer):
                 if isinstance(event, AgentChunk):
                     yield pb.RouteAndInvokeResponse(agent_chunk=chunk_to_proto(event))
                 elif isinstance(event, RoutingDecision):
-                    yield pb.RouteAndInvokeResponse(decision=decision_to_proto(event))
+                    response = pb.RouteAndInvokeResponse()
+                    fill_decision(response.decision, event)
+                    yield response
                 elif isinstance(event, AgentResult):
                     yield pb.RouteAndInvokeResponse(agent_result=result_to_proto(event))
                 else:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from registry_server.postgres.database import Connection
+if TYPE_CHECKING:
+    from registry_server.postgres.database import Connection
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
-import logging
+import math
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -49,6 +50,11 @@ class Embedder:
         self._piece_ids: dict[str, list[int]] = {}
         self.dimensions = int(table.shape[1])
 
+    @property
+    def table(self) -> Vectors:
+        """The token vectors, one row per token id."""
+        return self._table
+
     def token_ids(self, text: str) -> list[int]:
         """The token ids of a text, piece by piece."""
         ids: list[int] = []
@@ -67,14 +73,20 @@ class Embedder:
         ids = self.token_ids(text)
         if not ids:
             return np.zeros(self.dimensions, np.float32)
-        vector: Vectors = self._table[ids].mean(axis=0)
-        return _unit(vector)
+        # The mean and norm numpy's own functions compute, without their per-call overhead (once per query).
+        vector: Vectors = np.add.reduce(self._table[ids], axis=0)
+        vector /= len(ids)
+        norm = math.sqrt(float(vector.dot(vector)))
+        if norm:
+            vector /= norm
+        return vector
 
     def embed_many(self, texts: Sequence[str]) -> Vectors:
         """The unit vectors of many texts, one row each, computed in vectorised chunks.
 
         Each chunk's token sums are one matrix product: per-text token counts over the chunk's distinct
-        tokens, times those tokens' vectors.
+        tokens, times those tokens' vectors. Each chunk is normalised as it is computed (no temporary the
+        size of every vector).
         """
         out = np.zeros((len(texts), self.dimensions), np.float32)
         for start in range(0, len(texts), _CHUNK_TEXTS):
@@ -87,39 +99,78 @@ class Embedder:
             rows = np.repeat(np.arange(len(encoded)), lengths)
             cells = np.bincount(rows * len(distinct) + column, minlength=len(encoded) * len(distinct))
             counts = cells.reshape(len(encoded), len(distinct)).astype(np.float32)
-            out[start : start + len(encoded)] = counts @ self._table[distinct]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        result: Vectors = out / norms
-        return result
+            sums = counts @ self._table[distinct]
+            norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
+            norms[norms == 0] = 1.0
+            out[start : start + len(encoded)] = sums / norms[:, None]
+        return out
 
     def agent_vector(self, texts: Sequence[str]) -> Vectors:
         """One vector for an agent: the unit-length mean of its texts' unit vectors."""
         if not texts:
             return np.zeros(self.dimensions, np.float32)
-        vector: Vectors = self.embed_many(texts).mean(axis=0)
-        return _unit(vector)
+        vector: Vectors = group_vectors(self.embed_many(texts), [len(texts)])[0]
+        return vector
 
 
-def _unit(vector: Vectors) -> Vectors:
-    norm = float(np.linalg.norm(vector))
-    return vector / norm if norm else vector
+def group_vectors(rows: Vectors, sizes: Sequence[int]) -> Vectors:
+    """The unit-length mean of each consecutive group of `sizes` rows (every size at least 1).
+
+    The one way an agent's vector is computed, alone or in a batch, so that a vector computed at
+    registration and one computed at start-up are the same to the last bit.
+    """
+    counts = np.asarray(sizes, np.int64)
+    means = np.add.reduceat(rows, np.cumsum(counts) - counts, axis=0) / counts[:, None]
+    norms = np.linalg.norm(means, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    vectors: Vectors = (means / norms).astype(np.float32)
+    return vectors
+
+
+class EmbeddingModelError(RuntimeError):
+    """The embedding model's files are missing or cannot be read."""
+
+
+# The model the router uses: wordllama's "l2_supercat" configuration at 256 dimensions, as its wheel ships it.
+_WEIGHTS_FILE = "weights/l2_supercat_256.safetensors"
+_TOKENIZER_FILE = "tokenizers/l2_supercat_tokenizer_config.json"
+_TABLE_TENSOR = "embedding.weight"
+
+
+def model_files() -> tuple[Path, Path]:
+    """The weights and tokenizer files inside the installed wordllama package (which is not imported)."""
+    spec = importlib.util.find_spec("wordllama")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelError("the wordllama package is not installed: routing needs its bundled model")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / _WEIGHTS_FILE, root / _TOKENIZER_FILE
 
 
 @functools.cache
 def shared_embedder() -> Embedder:
-    """The process's embedder, loaded once from the weights inside the wordllama wheel (no download)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import wordllama  # type: ignore[import-untyped, unused-ignore]  # imported here: half a second, and only the router needs it
+    """The process's embedder, read once from the files inside the wordllama wheel (no download)."""
+    return load_embedder(*model_files())
 
-    # wordllama calls logging.basicConfig on import; the server's own log configuration must stay in charge.
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    model = wordllama.WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    return Embedder(np.ascontiguousarray(model.embedding, dtype=np.float32), model.tokenizer)
+
+def load_embedder(weights: Path, tokenizer_config: Path) -> Embedder:
+    """An embedder over a safetensors token table and a tokenizers configuration file.
+
+    The files are read with their own libraries rather than through `wordllama.WordLlama.load`: importing
+    wordllama brings requests and pydantic along, half a second of start-up that serving does not use.
+    """
+    from safetensors import safe_open
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_config))
+        with safe_open(str(weights), framework="np") as tensors:
+            table = tensors.get_tensor(_TABLE_TENSOR)
+    except Exception as error:  # the Rust readers raise plain Exceptions for unreadable files
+        raise EmbeddingModelError(
+            f"cannot read the embedding model ({weights.name}, {tokenizer_config.name}): {error}"
+        ) from error
+    tokenizer.no_truncation()
+    return Embedder(np.ascontiguousarray(table, dtype=np.float32), tokenizer)
 
 
 class BackgroundEmbedder:

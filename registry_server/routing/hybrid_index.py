@@ -12,7 +12,7 @@ from registry_server.domain.agent import RegisteredAgent
 from registry_server.domain.routing import Candidate
 from registry_server.routing.capability_index import CapabilityIndex, CapabilityMatch
 from registry_server.routing.config import RoutingConfig
-from registry_server.routing.embedder import TextEmbedder, Vectors
+from registry_server.routing.embedder import TextEmbedder, Vectors, group_vectors
 from registry_server.routing.lexical_index import LexicalHits, LexicalIndex
 from registry_server.routing.semantic_index import SemanticIndex
 from registry_server.routing.text import content_word_counts, content_words, tokens
@@ -112,11 +112,7 @@ class HybridIndex:
             return {}
         texts = [semantic_texts(agent) for agent in agents]
         rows = self._embedder.embed_many([text for group in texts for text in group])
-        sizes = np.fromiter((len(group) for group in texts), np.int64, len(texts))
-        means = np.add.reduceat(rows, np.cumsum(sizes) - sizes, axis=0) / sizes[:, None]
-        norms = np.linalg.norm(means, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        vectors = (means / norms).astype(np.float32)
+        vectors = group_vectors(rows, [len(group) for group in texts])
         return {agent.name: vectors[row] for row, agent in enumerate(agents)}
 
     def put(self, agent: RegisteredAgent, vector: Vectors | None = None) -> None:

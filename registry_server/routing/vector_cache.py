@@ -16,14 +16,14 @@ log = logging.getLogger(__name__)
 
 VECTOR_CACHE_FILE_NAME = "routing_vectors.npz"
 # Bump when the way an agent's vector is computed changes: older caches are then ignored.
-CACHE_VERSION = "wordllama-l2_supercat_256-mean-v1"
+CACHE_VERSION = "wordllama-l2_supercat_256-mean-v2"
 
 
 def fingerprint(texts: Sequence[str]) -> str:
     """A digest of the texts an agent's vector is computed from (and of how it is computed)."""
+    # One digest of the texts' repr: unambiguous, and one call rather than one per text.
     digest = hashlib.blake2b(CACHE_VERSION.encode(), digest_size=16)
-    for text in texts:
-        digest.update(b"\x1f" + text.encode("utf-8", "surrogatepass"))
+    digest.update(repr(list(texts)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
@@ -41,9 +41,13 @@ class VectorCache:
             with np.load(self.path, allow_pickle=False) as data:
                 if str(data["version"]) != CACHE_VERSION:
                     return {}
-                names, prints, matrix = data["names"], data["fingerprints"], data["vectors"]
+                names, prints = data["names"].tolist(), data["fingerprints"].tolist()
+                # One contiguous float32 matrix; each agent's vector is a view of its row.
+                matrix = np.ascontiguousarray(data["vectors"], dtype=np.float32)
+                if len(matrix) != len(names):
+                    raise ValueError(f"{len(names)} names for {len(matrix)} vectors")
                 return {
-                    str(name): (str(digest), matrix[row].astype(np.float32))
+                    name: (digest, matrix[row])
                     for row, (name, digest) in enumerate(zip(names, prints, strict=True))
                 }
         except (OSError, ValueError, KeyError) as error:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry_server.sessions.postgres_store import PostgresSessionStore
 from registry_server.sessions.sqlite_store import SESSIONS_FILE_NAME, SqliteSessionStore
 from registry_server.sessions.store import SessionStore
 
@@ -14,6 +13,9 @@ async def open_session_store(
 ) -> SessionStore:
     """The opened session store of this configuration."""
     if database_url:
+        # Imported here: asyncpg costs start-up time that the embedded stores should not pay.
+        from registry_server.sessions.postgres_store import PostgresSessionStore
+
         return await PostgresSessionStore(database_url).open()
     return await SqliteSessionStore(
         data_dir / SESSIONS_FILE_NAME, busy_timeout_ms=sqlite_busy_timeout_ms
