@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from registry_server.routing.embedder import Vectors
+from registry_server.routing.hybrid_index import AgentVectors
 
 log = logging.getLogger(__name__)
 
 VECTOR_CACHE_FILE_NAME = "routing_vectors.npz"
 # Bump when the way an agent's vector is computed changes: older caches are then ignored.
-CACHE_VERSION = "wordllama-l2_supercat_256-mean-v1"
+CACHE_VERSION = "wordllama-l2_supercat_256-mean-examples-v2"
 
 
 def fingerprint(texts: Sequence[str]) -> str:
@@ -28,12 +28,16 @@ def fingerprint(texts: Sequence[str]) -> str:
 
 
 class VectorCache:
-    """A numpy file of (name, fingerprint, vector); only an optimisation: any doubt means recompute."""
+    """A numpy file of (name, fingerprint, vectors); only an optimisation: any doubt means recompute.
+
+    Each agent's mean vector is one row of `vectors`; its example vectors are its `example_counts` rows of
+    `example_vectors` (half precision, as the index keeps them), in name order.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def load(self) -> dict[str, tuple[str, Vectors]]:
+    def load(self) -> dict[str, tuple[str, AgentVectors]]:
         """The cached vectors by agent name, with their fingerprints; empty when absent or unreadable."""
         if not self.path.exists():
             return {}
@@ -42,18 +46,32 @@ class VectorCache:
                 if str(data["version"]) != CACHE_VERSION:
                     return {}
                 names, prints, matrix = data["names"], data["fingerprints"], data["vectors"]
+                examples, counts = data["example_vectors"], data["example_counts"]
+                ends = np.cumsum(counts)
+                if len(counts) != len(names) or (len(ends) and ends[-1] != len(examples)):
+                    raise ValueError("example vectors do not match their counts")
                 return {
-                    str(name): (str(digest), matrix[row].astype(np.float32))
+                    str(name): (
+                        str(digest),
+                        AgentVectors(
+                            matrix[row].astype(np.float32),
+                            examples[ends[row] - counts[row] : ends[row]].astype(np.float32),
+                        ),
+                    )
                     for row, (name, digest) in enumerate(zip(names, prints, strict=True))
                 }
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, IndexError) as error:
             log.warning("ignoring the routing vector cache %s (%s); vectors are recomputed", self.path, error)
             return {}
 
-    def save(self, entries: Mapping[str, tuple[str, Vectors]]) -> None:
+    def save(self, entries: Mapping[str, tuple[str, AgentVectors]]) -> None:
         """Replaces the file atomically; a failure is logged, never raised (the cache is optional)."""
         names = sorted(entries)
-        matrix = np.stack([entries[n][1] for n in names]) if names else np.zeros((0, 0), np.float32)
+        matrix = np.stack([entries[n][1].mean for n in names]) if names else np.zeros((0, 0), np.float32)
+        width = matrix.shape[1]
+        examples = [entries[n][1].examples.reshape(-1, width) for n in names]
+        counts = np.fromiter((len(rows) for rows in examples), np.int64, len(examples))
+        stacked = np.concatenate(examples) if examples else np.zeros((0, width))
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
             with temporary.open("wb") as handle:
@@ -63,6 +81,8 @@ class VectorCache:
                     names=np.array(names, dtype=str),
                     fingerprints=np.array([entries[n][0] for n in names], dtype=str),
                     vectors=matrix,
+                    example_vectors=stacked.astype(np.float16),
+                    example_counts=counts,
                 )
             os.replace(temporary, self.path)
         except OSError as error:
