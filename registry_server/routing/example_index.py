@@ -40,7 +40,7 @@ class ExampleIndex:
         return np.zeros((0, 0), np.float32) if rows is None else rows.astype(np.float32)
 
     def similarities(self, query: Vectors, slots: Slots, fallback: Floats) -> Floats:
-        """Each slot's mean similarity to its `nearest` closest examples; `fallback` for a slot without any."""
+        """Each slot's mean similarity to its `nearest` closest examples; `fallback` where it has none."""
         result = np.array(fallback, dtype=np.float32, copy=True)
         nearest = self._nearest
         for position, slot in enumerate(slots.tolist()):

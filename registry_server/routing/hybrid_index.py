@@ -81,7 +81,7 @@ class Ranking:
 
 @dataclass(frozen=True)
 class AgentVectors:
-    """An agent's vectors: the mean of its texts (for retrieval) and one per example (for nearest examples)."""
+    """An agent's vectors: the mean of its texts (to retrieve it) and one per example (nearest examples)."""
 
     mean: Vectors
     examples: Vectors
