@@ -207,7 +207,11 @@ class HybridIndex:
                 pool[name_of[slot]] = None
         slots = np.fromiter((self._slot_of[name] for name in pool), np.int64, len(pool))
         similarities = self.semantic.similarities(query_vector, slots)
-        nearest = self.examples.similarities(query_vector, slots, similarities).tolist()
+        nearest = (
+            self.examples.similarities(query_vector, slots, similarities)
+            if config.fusion["examples"]
+            else similarities
+        ).tolist()
         signals: dict[str, _Signals] = {}
         for name, slot, similarity, example in zip(
             pool, slots.tolist(), similarities.tolist(), nearest, strict=True
