@@ -12,7 +12,7 @@ from registry_server.domain.agent import AgentSpec, AgentState, Capabilities, Fa
 from registry_server.registry.agent_registry import AgentRegistry
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.embedder import shared_embedder
-from registry_server.routing.example_index import ExampleIndex
+from registry_server.routing.example_index import ExampleIndex, quantized, restored
 from registry_server.routing.hybrid_index import AgentVectors, HybridIndex
 from registry_server.routing.router import Router
 from registry_server.routing.vector_cache import VectorCache
@@ -41,6 +41,15 @@ def test_the_signal_averages_the_closest_examples_only() -> None:
     assert scores[2] == pytest.approx(0.3), "no examples: the fallback (the agent's mean similarity)"
     index.remove(0)
     assert index.similarities(query, np.array([0]), np.array([0.5], np.float32))[0] == pytest.approx(0.5)
+
+
+def test_example_vectors_are_kept_to_within_half_a_step() -> None:
+    rows = unit_rows([0.3, -0.2, 0.9, 0.01], [0.0, 0.0, 0.0, 1.0])
+    integers, scales = quantized(rows)
+    assert integers.dtype == np.int8 and integers.nbytes == rows.size
+    assert np.abs(restored(integers, scales) - rows).max() <= scales.max() / 2 + 1e-7
+    zero_integers, zero_scales = quantized(np.zeros((1, 4), np.float32))
+    assert not restored(zero_integers, zero_scales).any(), "an all-zero row stays zero"
 
 
 def test_a_query_phrased_like_one_example_scores_its_agent_by_that_example() -> None:
@@ -92,6 +101,8 @@ async def test_example_vectors_survive_a_restart_through_the_cache(tmp_path: Pat
 
 def test_a_cache_whose_example_counts_do_not_add_up_is_ignored(tmp_path: Path) -> None:
     cache = VectorCache(tmp_path / "routing_vectors.npz")
+    cache.save({})
+    assert cache.path.exists() and cache.load() == {}
     vectors = AgentVectors(np.full(4, 0.5, np.float32), unit_rows([1, 0, 0, 0]))
     cache.save({"travel_agent": ("digest", vectors)})
     assert cache.load()["travel_agent"][1].examples.shape == (1, 4)

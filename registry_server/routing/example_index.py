@@ -1,8 +1,10 @@
 """Nearest-example similarity: how close a query is to an agent's own sample requests, not only to their mean.
 
 An agent's mean vector blurs its examples together; a query phrased like one of them is better recognised by
-its similarity to the closest few. Each agent's example vectors are kept at half precision (the similarity
-needs no more) and looked at only for the agents other signals retrieved, so a query's cost follows its pool.
+its similarity to the closest few. Each agent's example vectors are kept as 8-bit integers with one scale per
+row (a quarter of the bytes; the similarity moves by about 0.002, and unlike half precision they widen to
+float32 at memory speed), and are looked at only for the agents other signals retrieved, so a query's cost
+follows its pool.
 """
 
 from __future__ import annotations
@@ -16,17 +18,36 @@ Slots = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
 
 
+Quantized = npt.NDArray[np.int8]
+# The largest magnitude of a row maps to this integer.
+_LEVELS = 127.0
+
+
+def quantized(rows: Vectors) -> tuple[Quantized, Floats]:
+    """The rows as 8-bit integers, and each row's scale back to its values."""
+    scales = np.abs(rows).max(axis=1, initial=0.0) / _LEVELS
+    scales[scales == 0] = 1.0
+    integers: Quantized = np.rint(rows / scales[:, None]).astype(np.int8)
+    return integers, scales.astype(np.float32)
+
+
+def restored(integers: Quantized, scales: Floats) -> Vectors:
+    """The rows that `quantized` encoded (to within half a step)."""
+    rows: Vectors = integers.astype(np.float32) * scales[:, None]
+    return rows
+
+
 class ExampleIndex:
-    """Each slot's example vectors (unit rows, float16); scores a query by its `nearest` closest examples."""
+    """Each slot's example vectors (unit rows, 8-bit); scores a query by its `nearest` closest examples."""
 
     def __init__(self, nearest: int) -> None:
         self._nearest = max(1, nearest)
-        self._rows: dict[int, npt.NDArray[np.float16]] = {}
+        self._rows: dict[int, tuple[Quantized, Floats]] = {}
 
     def put(self, slot: int, examples: Vectors) -> None:
         """Stores the example vectors of `slot` (one row each; none for an agent without examples)."""
         if len(examples):
-            self._rows[slot] = np.ascontiguousarray(examples, dtype=np.float16)
+            self._rows[slot] = quantized(np.asarray(examples, dtype=np.float32))
         else:
             self._rows.pop(slot, None)
 
@@ -36,19 +57,30 @@ class ExampleIndex:
 
     def examples(self, slot: int) -> Vectors:
         """The stored example vectors of `slot` (no rows when it has none)."""
-        rows = self._rows.get(slot)
-        return np.zeros((0, 0), np.float32) if rows is None else rows.astype(np.float32)
+        stored = self._rows.get(slot)
+        return np.zeros((0, 0), np.float32) if stored is None else restored(*stored)
 
     def similarities(self, query: Vectors, slots: Slots, fallback: Floats) -> Floats:
-        """Each slot's mean similarity to its `nearest` closest examples; `fallback` where it has none."""
+        """Each slot's mean similarity to its `nearest` closest examples; `fallback` where it has none.
+
+        The slots' example rows are scored in one product, then ranked within each slot in one sort.
+        """
         result = np.array(fallback, dtype=np.float32, copy=True)
-        nearest = self._nearest
-        for position, slot in enumerate(slots.tolist()):
-            rows = self._rows.get(slot)
-            if rows is None:
-                continue
-            scores = rows.astype(np.float32) @ query
-            if len(scores) > nearest:
-                scores = np.partition(scores, -nearest)[-nearest:]
-            result[position] = float(scores.mean())
+        present = [
+            (position, rows)
+            for position, slot in enumerate(slots.tolist())
+            if (rows := self._rows.get(slot)) is not None
+        ]
+        if not present:
+            return result
+        positions = np.fromiter((position for position, _ in present), np.int64, len(present))
+        counts = np.fromiter((len(rows[0]) for _, rows in present), np.int64, len(present))
+        integers = np.concatenate([rows[0] for _, rows in present]).astype(np.float32)
+        scores = (integers @ query) * np.concatenate([rows[1] for _, rows in present])
+        owner = np.repeat(np.arange(len(present)), counts)
+        order = np.lexsort((-scores, owner))
+        rank = np.arange(len(scores)) - np.repeat(np.cumsum(counts) - counts, counts)
+        kept = rank < self._nearest
+        totals = np.bincount(owner[kept], weights=scores[order][kept], minlength=len(present))
+        result[positions] = totals / np.minimum(counts, self._nearest)
         return result

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from registry_server.routing.example_index import quantized, restored
 from registry_server.routing.hybrid_index import AgentVectors
 
 log = logging.getLogger(__name__)
 
 VECTOR_CACHE_FILE_NAME = "routing_vectors.npz"
 # Bump when the way an agent's vector is computed changes: older caches are then ignored.
-CACHE_VERSION = "wordllama-l2_supercat_256-mean-examples-v2"
+CACHE_VERSION = "wordllama-l2_supercat_256-mean-examples8-v2"
 
 
 def fingerprint(texts: Sequence[str]) -> str:
@@ -31,7 +32,7 @@ class VectorCache:
     """A numpy file of (name, fingerprint, vectors); only an optimisation: any doubt means recompute.
 
     Each agent's mean vector is one row of `vectors`; its example vectors are its `example_counts` rows of
-    `example_vectors` (half precision, as the index keeps them), in name order.
+    `example_vectors` (8-bit, with `example_scales`, as the index keeps them), in name order.
     """
 
     def __init__(self, path: Path) -> None:
@@ -46,7 +47,8 @@ class VectorCache:
                 if str(data["version"]) != CACHE_VERSION:
                     return {}
                 names, prints, matrix = data["names"], data["fingerprints"], data["vectors"]
-                examples, counts = data["example_vectors"], data["example_counts"]
+                counts = data["example_counts"]
+                examples = restored(data["example_vectors"], data["example_scales"])
                 ends = np.cumsum(counts)
                 if len(counts) != len(names) or (len(ends) and ends[-1] != len(examples)):
                     raise ValueError("example vectors do not match their counts")
@@ -55,7 +57,7 @@ class VectorCache:
                         str(digest),
                         AgentVectors(
                             matrix[row].astype(np.float32),
-                            examples[ends[row] - counts[row] : ends[row]].astype(np.float32),
+                            examples[ends[row] - counts[row] : ends[row]],
                         ),
                     )
                     for row, (name, digest) in enumerate(zip(names, prints, strict=True))
@@ -71,7 +73,9 @@ class VectorCache:
         width = matrix.shape[1]
         examples = [entries[n][1].examples.reshape(-1, width) for n in names]
         counts = np.fromiter((len(rows) for rows in examples), np.int64, len(examples))
-        stacked = np.concatenate(examples) if examples else np.zeros((0, width))
+        integers, scales = quantized(
+            np.concatenate(examples) if examples else np.zeros((0, width), np.float32)
+        )
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
             with temporary.open("wb") as handle:
@@ -81,7 +85,8 @@ class VectorCache:
                     names=np.array(names, dtype=str),
                     fingerprints=np.array([entries[n][0] for n in names], dtype=str),
                     vectors=matrix,
-                    example_vectors=stacked.astype(np.float16),
+                    example_vectors=integers,
+                    example_scales=scales,
                     example_counts=counts,
                 )
             os.replace(temporary, self.path)
