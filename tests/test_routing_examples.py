@@ -32,8 +32,8 @@ def agent(name: str, description: str, examples: tuple[str, ...] = ()) -> Regist
 
 def test_the_signal_averages_the_closest_examples_only() -> None:
     index = ExampleIndex(nearest=2)
-    index.put(0, unit_rows([1, 0, 0], [0.8, 0.6, 0], [0, 0, 1]))
-    index.put(1, unit_rows([0, 1, 0]))
+    index.put(0, quantized(unit_rows([1, 0, 0], [0.8, 0.6, 0], [0, 0, 1])))
+    index.put(1, quantized(unit_rows([0, 1, 0])))
     query = np.array([1, 0, 0], np.float32)
     scores = index.similarities(query, np.array([0, 1, 2]), np.array([0.1, 0.2, 0.3], np.float32))
     assert scores[0] == pytest.approx((1.0 + 0.8) / 2, abs=1e-3)
@@ -45,11 +45,10 @@ def test_the_signal_averages_the_closest_examples_only() -> None:
 
 def test_example_vectors_are_kept_to_within_half_a_step() -> None:
     rows = unit_rows([0.3, -0.2, 0.9, 0.01], [0.0, 0.0, 0.0, 1.0])
-    integers, scales = quantized(rows)
-    assert integers.dtype == np.int8 and integers.nbytes == rows.size
-    assert np.abs(restored(integers, scales) - rows).max() <= scales.max() / 2 + 1e-7
-    zero_integers, zero_scales = quantized(np.zeros((1, 4), np.float32))
-    assert not restored(zero_integers, zero_scales).any(), "an all-zero row stays zero"
+    kept = quantized(rows)
+    assert kept.integers.dtype == np.int8 and kept.integers.nbytes == rows.size
+    assert np.abs(restored(kept) - rows).max() <= kept.scales.max() / 2 + 1e-7
+    assert not restored(quantized(np.zeros((1, 4), np.float32))).any(), "an all-zero row stays zero"
 
 
 def test_a_query_phrased_like_one_example_scores_its_agent_by_that_example() -> None:
@@ -91,8 +90,8 @@ async def test_example_vectors_survive_a_restart_through_the_cache(tmp_path: Pat
     ]
     first = Router(cast(AgentRegistry, StaticRegistry(agents)), RoutingConfig(), None, vector_cache=cache)
     loaded = cache.load()
-    assert loaded["travel_agent"][1].examples.shape == (2, shared_embedder().dimensions)
-    assert loaded["plain_agent"][1].examples.shape[0] == 0
+    assert loaded["travel_agent"][1].examples.integers.shape == (2, shared_embedder().dimensions)
+    assert len(loaded["plain_agent"][1].examples) == 0
     restarted = Router(cast(AgentRegistry, StaticRegistry(agents)), RoutingConfig(), None, vector_cache=cache)
     [before] = [c for c in first.candidates("renew my passport") if c.agent_name == "travel_agent"]
     [after] = [c for c in restarted.candidates("renew my passport") if c.agent_name == "travel_agent"]
@@ -103,9 +102,9 @@ def test_a_cache_whose_example_counts_do_not_add_up_is_ignored(tmp_path: Path) -
     cache = VectorCache(tmp_path / "routing_vectors.npz")
     cache.save({})
     assert cache.path.exists() and cache.load() == {}
-    vectors = AgentVectors(np.full(4, 0.5, np.float32), unit_rows([1, 0, 0, 0]))
+    vectors = AgentVectors(np.full(4, 0.5, np.float32), quantized(unit_rows([1, 0, 0, 0])))
     cache.save({"travel_agent": ("digest", vectors)})
-    assert cache.load()["travel_agent"][1].examples.shape == (1, 4)
+    assert cache.load()["travel_agent"][1].examples.integers.shape == (1, 4)
     with np.load(cache.path) as data:
         arrays = {key: data[key] for key in data.files}
     arrays["example_counts"] = np.array([3])

@@ -9,6 +9,8 @@ follows its pool.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -23,18 +25,32 @@ Quantized = npt.NDArray[np.int8]
 _LEVELS = 127.0
 
 
-def quantized(rows: Vectors) -> tuple[Quantized, Floats]:
-    """The rows as 8-bit integers, and each row's scale back to its values."""
+@dataclass(frozen=True)
+class QuantizedRows:
+    """Vectors as 8-bit integers, one row each, with each row's scale back to its values."""
+
+    integers: Quantized
+    scales: Floats
+
+    def __len__(self) -> int:
+        return len(self.integers)
+
+
+NO_ROWS = QuantizedRows(np.zeros((0, 0), np.int8), np.zeros(0, np.float32))
+
+
+def quantized(rows: Vectors) -> QuantizedRows:
+    """The rows as 8-bit integers with a scale each (to within half a step of the scale)."""
     scales = np.abs(rows).max(axis=1, initial=0.0) / _LEVELS
     scales[scales == 0] = 1.0
     integers: Quantized = np.rint(rows / scales[:, None]).astype(np.int8)
-    return integers, scales.astype(np.float32)
+    return QuantizedRows(integers, scales.astype(np.float32))
 
 
-def restored(integers: Quantized, scales: Floats) -> Vectors:
-    """The rows that `quantized` encoded (to within half a step)."""
-    rows: Vectors = integers.astype(np.float32) * scales[:, None]
-    return rows
+def restored(rows: QuantizedRows) -> Vectors:
+    """The vectors that `quantized` encoded."""
+    vectors: Vectors = rows.integers.astype(np.float32) * rows.scales[:, None]
+    return vectors
 
 
 class ExampleIndex:
@@ -42,12 +58,12 @@ class ExampleIndex:
 
     def __init__(self, nearest: int) -> None:
         self._nearest = max(1, nearest)
-        self._rows: dict[int, tuple[Quantized, Floats]] = {}
+        self._rows: dict[int, QuantizedRows] = {}
 
-    def put(self, slot: int, examples: Vectors) -> None:
+    def put(self, slot: int, examples: QuantizedRows) -> None:
         """Stores the example vectors of `slot` (one row each; none for an agent without examples)."""
         if len(examples):
-            self._rows[slot] = quantized(np.asarray(examples, dtype=np.float32))
+            self._rows[slot] = examples
         else:
             self._rows.pop(slot, None)
 
@@ -55,10 +71,9 @@ class ExampleIndex:
         """Forgets the example vectors of `slot`."""
         self._rows.pop(slot, None)
 
-    def examples(self, slot: int) -> Vectors:
+    def examples(self, slot: int) -> QuantizedRows:
         """The stored example vectors of `slot` (no rows when it has none)."""
-        stored = self._rows.get(slot)
-        return np.zeros((0, 0), np.float32) if stored is None else restored(*stored)
+        return self._rows.get(slot, NO_ROWS)
 
     def similarities(self, query: Vectors, slots: Slots, fallback: Floats) -> Floats:
         """Each slot's mean similarity to its `nearest` closest examples; `fallback` where it has none.
@@ -74,9 +89,9 @@ class ExampleIndex:
         if not present:
             return result
         positions = np.fromiter((position for position, _ in present), np.int64, len(present))
-        counts = np.fromiter((len(rows[0]) for _, rows in present), np.int64, len(present))
-        integers = np.concatenate([rows[0] for _, rows in present]).astype(np.float32)
-        scores = (integers @ query) * np.concatenate([rows[1] for _, rows in present])
+        counts = np.fromiter((len(rows) for _, rows in present), np.int64, len(present))
+        integers = np.concatenate([rows.integers for _, rows in present]).astype(np.float32)
+        scores = (integers @ query) * np.concatenate([rows.scales for _, rows in present])
         owner = np.repeat(np.arange(len(present)), counts)
         order = np.lexsort((-scores, owner))
         rank = np.arange(len(scores)) - np.repeat(np.cumsum(counts) - counts, counts)

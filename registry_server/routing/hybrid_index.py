@@ -13,7 +13,7 @@ from registry_server.domain.routing import Candidate
 from registry_server.routing.capability_index import CapabilityIndex, CapabilityMatch
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.embedder import TextEmbedder, Vectors
-from registry_server.routing.example_index import ExampleIndex
+from registry_server.routing.example_index import ExampleIndex, QuantizedRows, quantized
 from registry_server.routing.lexical_index import LexicalHits, LexicalIndex
 from registry_server.routing.semantic_index import SemanticIndex
 from registry_server.routing.text import content_word_counts, content_words, tokens
@@ -84,7 +84,7 @@ class AgentVectors:
     """An agent's vectors: the mean of its texts (to retrieve it) and one per example (nearest examples)."""
 
     mean: Vectors
-    examples: Vectors
+    examples: QuantizedRows
 
 
 class HybridIndex:
@@ -132,8 +132,15 @@ class HybridIndex:
         norms = np.linalg.norm(means, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         vectors = (means / norms).astype(np.float32)
+        examples = quantized(rows)
         return {
-            agent.name: AgentVectors(vectors[row], rows[starts[row] + 1 : starts[row] + sizes[row]])
+            agent.name: AgentVectors(
+                vectors[row],
+                QuantizedRows(
+                    examples.integers[starts[row] + 1 : starts[row] + sizes[row]],
+                    examples.scales[starts[row] + 1 : starts[row] + sizes[row]],
+                ),
+            )
             for row, agent in enumerate(agents)
         }
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from registry_server.routing.example_index import quantized, restored
+from registry_server.routing.example_index import QuantizedRows
 from registry_server.routing.hybrid_index import AgentVectors
 
 log = logging.getLogger(__name__)
@@ -47,17 +47,24 @@ class VectorCache:
                 if str(data["version"]) != CACHE_VERSION:
                     return {}
                 names, prints, matrix = data["names"], data["fingerprints"], data["vectors"]
-                counts = data["example_counts"]
-                examples = restored(data["example_vectors"], data["example_scales"])
+                counts, integers, scales = (
+                    data["example_counts"],
+                    data["example_vectors"],
+                    data["example_scales"],
+                )
                 ends = np.cumsum(counts)
-                if len(counts) != len(names) or (len(ends) and ends[-1] != len(examples)):
+                total = int(ends[-1]) if len(ends) else 0
+                if len(counts) != len(names) or total != len(integers) or total != len(scales):
                     raise ValueError("example vectors do not match their counts")
                 return {
                     str(name): (
                         str(digest),
                         AgentVectors(
                             matrix[row].astype(np.float32),
-                            examples[ends[row] - counts[row] : ends[row]],
+                            QuantizedRows(
+                                integers[ends[row] - counts[row] : ends[row]],
+                                scales[ends[row] - counts[row] : ends[row]],
+                            ),
                         ),
                     )
                     for row, (name, digest) in enumerate(zip(names, prints, strict=True))
@@ -71,11 +78,12 @@ class VectorCache:
         names = sorted(entries)
         matrix = np.stack([entries[n][1].mean for n in names]) if names else np.zeros((0, 0), np.float32)
         width = matrix.shape[1]
-        examples = [entries[n][1].examples.reshape(-1, width) for n in names]
+        examples = [entries[n][1].examples for n in names]
         counts = np.fromiter((len(rows) for rows in examples), np.int64, len(examples))
-        integers, scales = quantized(
-            np.concatenate(examples) if examples else np.zeros((0, width), np.float32)
+        integers = np.concatenate(
+            [rows.integers.reshape(-1, width) for rows in examples] or [np.zeros((0, width), np.int8)]
         )
+        scales = np.concatenate([rows.scales for rows in examples] or [np.zeros(0, np.float32)])
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
             with temporary.open("wb") as handle:
@@ -85,8 +93,8 @@ class VectorCache:
                     names=np.array(names, dtype=str),
                     fingerprints=np.array([entries[n][0] for n in names], dtype=str),
                     vectors=matrix,
-                    example_vectors=integers,
-                    example_scales=scales,
+                    example_vectors=integers.astype(np.int8),
+                    example_scales=scales.astype(np.float32),
                     example_counts=counts,
                 )
             os.replace(temporary, self.path)
