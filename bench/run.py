@@ -87,6 +87,7 @@ def stage1_figures() -> tuple[list[Figure], dict[str, Any]]:
         ),
         "routing index memory per agent, KB": measured["memory_per_agent_kb"],
         "BM25 top-10 at 10,000 agents, ours vs bm25s": measured["bm25_at_10000_agents"],
+        "nearest examples at 10,000 agents, with vs without": measured["examples_signal_at_10000_agents"],
     }
     return figures, growth
 

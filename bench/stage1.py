@@ -1,5 +1,6 @@
 """Stage-1 routing in process: the hybrid index's latency at several registry sizes, by query length, the
-typed index alone for reference, BM25 against bm25s, registration cost and memory per agent."""
+typed index alone for reference, BM25 against bm25s, the nearest-examples signal's cost, registration cost and
+memory per agent."""
 
 from __future__ import annotations
 
@@ -130,6 +131,29 @@ def semantic_top_against_full_product(index: HybridIndex, k: int = 20) -> dict[s
     }
 
 
+def examples_signal_cost(index: HybridIndex) -> dict[str, Any]:
+    """Stage 1 with the nearest-examples signal against the same agents without it, interleaved in one run."""
+    config = RoutingConfig()
+    without = HybridIndex(replace(config, fusion={**config.fusion, "examples": 0.0}), shared_embedder())
+    without.rebuild(index.agents(), index.vectors())
+    queries = typical_queries(len(index), 300)
+    with_examples, reference = [], []
+    for _ in range(3):
+        for query in queries:  # interleaved, so both see the same machine
+            started = time.perf_counter()
+            index.score(query, "agent_00001")
+            with_examples.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            without.score(query, "agent_00001")
+            reference.append((time.perf_counter() - started) * 1000)
+    ours, base = statistics.median(with_examples), statistics.median(reference)
+    return {
+        "with_examples_p50_ms": round(ours, 4),
+        "without_examples_p50_ms": round(base, 4),
+        "ratio": round(ours / base, 3),
+    }
+
+
 def bm25_against_bm25s(agent_count: int = 10_000) -> dict[str, Any]:
     """Top-10 BM25 latency at `agent_count` documents: this project's incremental index against bm25s."""
     import bm25s  # type: ignore[import-untyped]  # a reference only: the bench's dev dependency, not the server's
@@ -182,5 +206,6 @@ def run() -> dict[str, Any]:
         "register_50_examples_at_1000_agents": register,
         "memory_per_agent_kb": round(memory_per_agent_kb(), 2),
         "semantic_top20_at_10000_agents": semantic_top_against_full_product(big),
+        "examples_signal_at_10000_agents": examples_signal_cost(big),
         "bm25_at_10000_agents": bm25_against_bm25s(),
     }

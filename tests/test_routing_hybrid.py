@@ -176,11 +176,13 @@ def test_reasons_say_what_each_signal_added(workplace: Router) -> None:
     assert best.reasons[3] == "capability score 0.90 x 0.1 = +0.090"
     assert best.reasons[4].startswith("lexical BM25 ") and "'incident'" in best.reasons[4]
     assert best.reasons[5].startswith("semantic similarity ")
+    assert best.reasons[6].startswith("nearest examples' similarity ")
     weights = workplace.config.fusion
     expected = (
         weights["capability"] * best.capability_score
         + weights["lexical"] * best.lexical_score
         + weights["semantic"] * best.semantic_score
+        + weights["examples"] * best.example_score
     )
     assert best.score == pytest.approx(expected, abs=1e-5)
 
@@ -264,7 +266,13 @@ def test_fusion_and_thresholds_are_configuration(tmp_path: Path) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text("fusion: {semantic: 0.5, lexical: 0.5}\nabstain_threshold: 0.4\nclause_threshold: 0.5\n")
     config = load_routing_config(path, RoutingConfig())
-    assert config.fusion == {"semantic": 0.5, "lexical": 0.5, "capability": 0.1, "context": 0.3}
+    assert config.fusion == {
+        "semantic": 0.5,
+        "examples": 0.15,
+        "lexical": 0.5,
+        "capability": 0.1,
+        "context": 0.3,
+    }
     assert config.abstain_threshold == 0.4 and config.clause_threshold == 0.5
     path.write_text("fusion: {vibes: 1}\n")
     with pytest.raises(RoutingConfigError, match="vibes"):

@@ -27,7 +27,7 @@ class Stage2Outcome(enum.Enum):
 class Candidate:
     """An agent that stage 1 scored, with the reasons for its score.
 
-    `score` is the fused relevance; the three signals it fuses are kept alongside, unweighted.
+    `score` is the fused relevance; the signals it fuses are kept alongside, unweighted.
     """
 
     agent_name: str
@@ -40,6 +40,8 @@ class Candidate:
     term_score: float = 0.0
     lexical_score: float = 0.0
     semantic_score: float = 0.0
+    # Mean similarity to the agent's closest examples (stage 1's examples signal).
+    example_score: float = 0.0
 
     @property
     def explicit(self) -> bool:

@@ -13,6 +13,7 @@ from registry_server.domain.routing import Candidate
 from registry_server.routing.capability_index import CapabilityIndex, CapabilityMatch
 from registry_server.routing.config import RoutingConfig
 from registry_server.routing.embedder import TextEmbedder, Vectors, group_vectors
+from registry_server.routing.example_index import ExampleIndex, QuantizedRows, quantized
 from registry_server.routing.lexical_index import LexicalHits, LexicalIndex
 from registry_server.routing.semantic_index import SemanticIndex
 from registry_server.routing.text import content_word_counts, content_words, tokens
@@ -35,11 +36,12 @@ def semantic_texts(agent: RegisteredAgent) -> list[str]:
 
 @dataclass
 class _Signals:
-    """The three raw signals of one agent for one query."""
+    """The raw signals of one agent for one query."""
 
     capability: float = 0.0
     lexical: float = 0.0
     semantic: float = 0.0
+    examples: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,20 @@ class Ranking:
         return [self.candidate(position) for position in range(count)]
 
 
+@dataclass(frozen=True)
+class AgentVectors:
+    """An agent's vectors: the mean of its texts (to retrieve it) and one per example (nearest examples)."""
+
+    mean: Vectors
+    examples: QuantizedRows
+
+
 class HybridIndex:
-    """Every routable agent in three indexes sharing slot numbers; `score` fuses their top-k retrievals.
+    """Every routable agent in four indexes sharing slot numbers; `score` fuses their top-k retrievals.
 
     Vectors are computed when an agent is put (or given, e.g. from a cache), never per query; a query costs
-    one embedding, one matrix-vector product, its BM25 postings and its typed-term lookups.
+    one embedding, one matrix-vector product, its BM25 postings, its typed-term lookups and the retrieved
+    agents' example vectors.
     """
 
     def __init__(self, config: RoutingConfig, embedder: TextEmbedder) -> None:
@@ -90,6 +101,7 @@ class HybridIndex:
         self.capabilities = CapabilityIndex(config)
         self._lexical = LexicalIndex(config.bm25_k1, config.bm25_b)
         self.semantic = SemanticIndex()
+        self.examples = ExampleIndex(config.nearest_examples)
         self._slot_of: dict[str, int] = {}
         self._name_of: dict[int, str] = {}
         self._free: list[int] = []
@@ -97,7 +109,9 @@ class HybridIndex:
     def __len__(self) -> int:
         return len(self._slot_of)
 
-    def rebuild(self, agents: Iterable[RegisteredAgent], vectors: dict[str, Vectors] | None = None) -> None:
+    def rebuild(
+        self, agents: Iterable[RegisteredAgent], vectors: dict[str, AgentVectors] | None = None
+    ) -> None:
         """Indexes every routable agent, embedding all that `vectors` does not give in one batch."""
         routable = [agent for agent in agents if agent.routable]
         known = vectors or {}
@@ -106,16 +120,29 @@ class HybridIndex:
         for agent in routable:
             self.put(agent, known.get(agent.name, computed.get(agent.name)))
 
-    def _embed_agents(self, agents: list[RegisteredAgent]) -> dict[str, Vectors]:
-        """Every agent's vector, from one batch of all their texts."""
+    def _embed_agents(self, agents: list[RegisteredAgent]) -> dict[str, AgentVectors]:
+        """Every agent's vectors, from one batch of all their texts."""
         if not agents:
             return {}
         texts = [semantic_texts(agent) for agent in agents]
         rows = self._embedder.embed_many([text for group in texts for text in group])
-        vectors = group_vectors(rows, [len(group) for group in texts])
-        return {agent.name: vectors[row] for row, agent in enumerate(agents)}
+        sizes = np.fromiter((len(group) for group in texts), np.int64, len(texts))
+        starts = np.cumsum(sizes) - sizes
+        vectors = group_vectors(rows, sizes.tolist())
+        # A group's first text is the agent's description; the rest are its examples.
+        examples = quantized(rows)
+        return {
+            agent.name: AgentVectors(
+                vectors[row],
+                QuantizedRows(
+                    examples.integers[starts[row] + 1 : starts[row] + sizes[row]],
+                    examples.scales[starts[row] + 1 : starts[row] + sizes[row]],
+                ),
+            )
+            for row, agent in enumerate(agents)
+        }
 
-    def put(self, agent: RegisteredAgent, vector: Vectors | None = None) -> None:
+    def put(self, agent: RegisteredAgent, vectors: AgentVectors | None = None) -> None:
         """Indexes the agent (replacing what was indexed under its name); drops it if not routable."""
         self.remove(agent.name)
         if not agent.routable:
@@ -125,9 +152,10 @@ class HybridIndex:
         self._name_of[slot] = agent.name
         self.capabilities.put(agent)
         self._lexical.put(slot, content_word_counts("\n".join(agent_texts(agent))))
-        if vector is None:
-            vector = self._embedder.agent_vector(semantic_texts(agent))
-        self.semantic.put(slot, vector)
+        if vectors is None:
+            vectors = self._embed_agents([agent])[agent.name]
+        self.semantic.put(slot, vectors.mean)
+        self.examples.put(slot, vectors.examples)
 
     def remove(self, name: str) -> None:
         """Forgets the agent."""
@@ -139,6 +167,7 @@ class HybridIndex:
         self.capabilities.remove(name)
         self._lexical.remove(slot)
         self.semantic.remove(slot)
+        self.examples.remove(slot)
 
     def agents(self) -> Iterable[RegisteredAgent]:
         """Every indexed (routable) agent."""
@@ -148,9 +177,12 @@ class HybridIndex:
         """The indexed (routable) agent of that name."""
         return self.capabilities.agent(name)
 
-    def vectors(self) -> dict[str, Vectors]:
-        """Every agent's vector, by name (to persist them)."""
-        return {name: self.semantic.vector(slot).copy() for name, slot in self._slot_of.items()}
+    def vectors(self) -> dict[str, AgentVectors]:
+        """Every agent's vectors, by name (to persist them)."""
+        return {
+            name: AgentVectors(self.semantic.vector(slot).copy(), self.examples.examples(slot))
+            for name, slot in self._slot_of.items()
+        }
 
     def score(self, query: str, last_agent: str = "") -> list[Candidate]:
         """The top-k candidates for `query` by fused relevance, best first, with every signal's share."""
@@ -179,13 +211,21 @@ class HybridIndex:
             if slot in name_of:
                 pool[name_of[slot]] = None
         slots = np.fromiter((self._slot_of[name] for name in pool), np.int64, len(pool))
-        similarities = self.semantic.similarities(query_vector, slots).tolist()
+        similarities = self.semantic.similarities(query_vector, slots)
+        nearest = (
+            self.examples.similarities(query_vector, slots, similarities)
+            if config.fusion["examples"]
+            else similarities
+        ).tolist()
         signals: dict[str, _Signals] = {}
-        for name, slot, similarity in zip(pool, slots.tolist(), similarities, strict=True):
+        for name, slot, similarity, example in zip(
+            pool, slots.tolist(), similarities.tolist(), nearest, strict=True
+        ):
             signals[name] = _Signals(
                 capabilities.value(found.get(name), name == boosted),
                 float(lexical.scores[slot]),
                 similarity,
+                example,
             )
         fused = {name: self._fused(signal, name == boosted) for name, signal in signals.items()}
         ranked = heapq.nsmallest(
@@ -227,6 +267,7 @@ class HybridIndex:
         weights = self._config.fusion
         total = (
             weights["semantic"] * signal.semantic
+            + weights["examples"] * signal.examples
             + weights["lexical"] * signal.lexical
             + weights["capability"] * signal.capability
             + (weights["context"] if boosted else 0.0)
@@ -262,6 +303,11 @@ class HybridIndex:
             f"semantic similarity {signal.semantic:.2f} x {weights['semantic']:g}"
             f" = {signal.semantic * weights['semantic']:+.3f}"
         )
+        if weights["examples"]:
+            reasons.append(
+                f"nearest examples' similarity {signal.examples:.2f} x {weights['examples']:g}"
+                f" = {signal.examples * weights['examples']:+.3f}"
+            )
         if boosted and weights["context"]:
             reasons.append(f"context: the session's last agent (+{weights['context']:g})")
         return Candidate(
@@ -273,4 +319,5 @@ class HybridIndex:
             term_score=self.capabilities.value(match, False),
             lexical_score=round(signal.lexical, 6),
             semantic_score=round(signal.semantic, 6),
+            example_score=round(signal.examples, 6),
         )

@@ -77,15 +77,15 @@ class Router:
         self._offline = OfflineSelector(config.multi_agent_margin)
 
     def save_vectors(self) -> None:
-        """Writes every indexed agent's vector to the vector cache, if there is one."""
+        """Writes every indexed agent's vectors to the vector cache, if there is one."""
         if self._vector_cache is None:
             return
         vectors = self.index.vectors()
         entries = {}
-        for name, vector in vectors.items():
+        for name, agent_vectors in vectors.items():
             agent = self.index.agent(name)
             if agent is not None:
-                entries[name] = (fingerprint(semantic_texts(agent)), vector)
+                entries[name] = (fingerprint(semantic_texts(agent)), agent_vectors)
         self._vector_cache.save(entries)
 
     def _on_agent_changed(self, name: str, agent: RegisteredAgent | None) -> None:
