@@ -220,6 +220,35 @@ async def test_the_worker_token_opens_only_the_adk_session_methods(server: Regis
         assert (await public.get_agent("glossary_agent")).name == "glossary_agent", "nothing was deleted"
 
 
+async def test_the_worker_token_never_reaches_the_routers_sessions(server: RegistryServer) -> None:
+    async with SessionClient(f"127.0.0.1:{server.port}") as public:
+        routed = await public.create_session("bob", session_id="routed", state={"k": "kept"})
+    sessions, registry = worker_clients(server)
+    async with sessions, registry:
+        await sessions.create_session("bob", app_name="some_agent", session_id="routed")
+        for app_name in ("", "default"):
+            for refused in (
+                sessions.get_session_page("routed", app_name=app_name, user_id="bob"),
+                sessions.append_event(
+                    "routed",
+                    SessionEvent(author="x", state_delta={"k": "lost"}),
+                    app_name=app_name,
+                    user_id="bob",
+                ),
+                sessions.delete_session("routed", app_name=app_name, user_id="bob"),
+                sessions.create_session("bob", app_name=app_name, session_id="another"),
+                sessions.list_sessions(user_id="bob", app_name=app_name),
+                sessions.get_user_state("bob", app_name=app_name),
+            ):
+                with pytest.raises(PermissionDenied, match="only an agent's own sessions"):
+                    await refused
+        listed = await sessions.list_sessions(user_id="bob", app_name="some_agent")
+        assert [s.app_name for s in listed.sessions] == ["some_agent"]
+    async with SessionClient(f"127.0.0.1:{server.port}") as public:
+        kept = await public.get_session_page("routed", app_name="default", user_id="bob")
+        assert kept.session.state == {"k": "kept"} and kept.session.create_time == routed.create_time
+
+
 def test_the_worker_role_may_call_no_registry_or_router_method() -> None:
     methods = {
         "RegistryService": ("RegisterAgent", "DeleteAgent", "UpdateAgent", "ReloadAgent", "ListAgents"),

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 from google.protobuf.message import Message
 
 from agentregistry.v1 import session_service_pb2 as pb
-from registry_server.auth.isolation import acting_user
+from registry_server.auth.isolation import acting_app, acting_user
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.session import DEFAULT_APP, EventFilter, SessionKey, SessionOrder
 from registry_server.sessions.event_validation import (
@@ -37,12 +37,12 @@ def session_key(request: NamesSession) -> SessionKey:
         validate_app_name(request.app_name)
     if request.user_id:
         validate_user_id(request.user_id)
-    return SessionKey(request.session_id, request.app_name, acting_user(request.user_id))
+    return SessionKey(request.session_id, acting_app(request.app_name), acting_user(request.user_id))
 
 
 def create_arguments(request: pb.CreateSessionRequest) -> dict[str, Any]:
     """The keyword arguments of SessionStore.create_session beyond the user and metadata."""
-    app_name = request.app_name or DEFAULT_APP
+    app_name = acting_app(request.app_name) or DEFAULT_APP
     validate_app_name(app_name)
     if request.session_id:
         validate_session_id(request.session_id)

@@ -32,7 +32,7 @@ from registry_server.api.session_requests import (
     session_order,
     trim_to_bytes,
 )
-from registry_server.auth.isolation import acting_user, check_visible
+from registry_server.auth.isolation import acting_app, acting_user, check_visible
 from registry_server.domain.errors import ValidationError
 from registry_server.domain.paging import encode_page_token, parse_page_request
 from registry_server.domain.session import DEFAULT_APP, SessionFilter
@@ -221,7 +221,7 @@ class SessionServicer(session_service_pb2_grpc.SessionServiceServicer):
     async def GetUserState(
         self, request: pb.GetUserStateRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetUserStateResponse:
-        app_name = request.app_name or DEFAULT_APP
+        app_name = acting_app(request.app_name) or DEFAULT_APP
         validate_app_name(app_name)
         validate_user_id(request.user_id)
         user_id = acting_user(request.user_id)
@@ -301,7 +301,7 @@ def _session_filter(request: pb.ListSessionsRequest) -> SessionFilter:
         validate_app_name(request.app_name)
     session_filter = SessionFilter(
         user_id=acting_user(request.user_id),
-        app_name=request.app_name,
+        app_name=acting_app(request.app_name),
         status=status_filter_from_proto(request.status),
         create_time_start=optional_time(request, "create_time_start"),
         create_time_end=optional_time(request, "create_time_end"),

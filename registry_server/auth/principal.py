@@ -37,6 +37,11 @@ class Principal:
             return None
         return self.user_id
 
+    @property
+    def agent_apps_only(self) -> bool:
+        """Whether this caller may use only agents' own session apps, never the router's "default" one."""
+        return self.roles == {Role.AGENT_WORKER}
+
 
 class MissingPrincipalError(RuntimeError):
     """Code asked for the caller outside an admitted RPC: a bug, never a reason to grant anything."""
