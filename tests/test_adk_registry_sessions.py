@@ -105,6 +105,19 @@ async def test_a_turn_is_stored_in_the_agents_own_session_with_its_state(
     assert decision.selected_agents == (NOTING,), "the id still names the router's session for routing"
 
 
+async def test_deleting_the_routed_session_lets_retention_delete_the_agents(server: RegistryServer) -> None:
+    await register_noting(server)
+    _, session_id = await answer(server, "notes: remember the blue door")
+    await adk_session(server, NOTING, session_id)
+    async with SessionClient(f"127.0.0.1:{server.port}") as sessions:
+        own = await sessions.create_session("alice", app_name=NOTING, session_id="not-routed")
+        assert await sessions.purge_expired_sessions() == 0, "its routed session still exists"
+        await sessions.delete_session(session_id, app_name="default", user_id="alice")
+        assert await sessions.purge_expired_sessions() == 1
+        listed = await sessions.list_sessions(user_id="alice", app_name=NOTING)
+    assert [s.session_id for s in listed.sessions] == [own.session_id], "a session not kept for one stays"
+
+
 @pytest.mark.parametrize("workers", [1, 0])
 async def test_the_second_turn_sends_the_model_the_first(start: StartServer, workers: int) -> None:
     server = await start(agent_workers=workers)

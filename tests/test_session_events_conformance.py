@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from registry_server.domain.errors import (
     ValidationError,
 )
 from registry_server.domain.session import (
+    KEPT_FOR_ROUTED_SESSION,
     Event,
     EventActions,
     EventFilter,
@@ -211,3 +213,22 @@ async def test_a_bare_id_of_several_agent_sessions_is_ambiguous(store: SessionSt
     assert (
         await store.get_session(SessionKey("shared", "courses_agent", "alice"))
     ).app_name == "courses_agent"
+
+
+async def test_agents_sessions_go_with_their_routed_session(store: SessionStore) -> None:
+    kept_for = dict([KEPT_FOR_ROUTED_SESSION])
+    await store.create_session("alice", {}, session_id="r1")
+    await store.create_session("alice", kept_for, app_name="tickets_agent", session_id="r1")
+    await store.create_session("alice", {}, app_name="travel", session_id="r1")  # an ADK app's own: unmarked
+    await store.create_session("bob", kept_for, app_name="tickets_agent", session_id="r1")  # bob has no r1
+    assert await store.purge_expired(datetime(2000, 1, 1, tzinfo=UTC)) == 1
+    remaining = await store.list_sessions(SessionFilter(), None, 10)
+    assert sorted((s.app_name, s.user_id) for s in remaining) == [
+        ("default", "alice"),
+        ("tickets_agent", "alice"),
+        ("travel", "alice"),
+    ]
+    await store.delete_session(SessionKey("r1", "default", "alice"))
+    assert await store.purge_expired(datetime(2000, 1, 1, tzinfo=UTC)) == 1
+    remaining = await store.list_sessions(SessionFilter(), None, 10)
+    assert [(s.app_name, s.user_id) for s in remaining] == [("travel", "alice")]

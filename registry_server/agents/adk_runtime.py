@@ -22,6 +22,7 @@ from google.genai import types
 from registry_server.agents.adk_stale_retry import StaleRetryingSessionService
 from registry_server.agents.session_access import SessionAccess
 from registry_server.domain.failure_text import AgentFailedError, cut
+from registry_server.domain.session import KEPT_FOR_ROUTED_SESSION
 
 DEFAULT_USER = "user"
 MAX_CONTEXT_CHARS = 4000
@@ -36,7 +37,12 @@ def session_service(access: SessionAccess | None) -> BaseSessionService:
         return InMemorySessionService()
     from agent_registry_client.adk import RegistrySessionService  # imported once an ADK agent needs it
 
-    return StaleRetryingSessionService(RegistrySessionService(target=access.address, token=access.token))
+    # Marked so that retention deletes it once the routed session it was kept for is gone.
+    return StaleRetryingSessionService(
+        RegistrySessionService(
+            target=access.address, token=access.token, session_metadata=dict([KEPT_FOR_ROUTED_SESSION])
+        )
+    )
 
 
 class AdkAgentRunner:

@@ -12,6 +12,9 @@ DEFAULT_APP = "default"
 APP_PREFIX = "app:"
 USER_PREFIX = "user:"
 TEMP_PREFIX = "temp:"
+# The metadata entry marking an agent's ADK session kept for a routed session of the same user and id: it is
+# purged once that routed session (app "default") is gone.
+KEPT_FOR_ROUTED_SESSION = ("kept_for", "routed_session")
 
 
 class SessionStatus(enum.Enum):

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from registry_server.domain.session import AgentStats
+from registry_server.sessions.orphan_sweep import POSTGRES_MARK, orphaned_agent_sessions_sql
 from registry_server.sessions.postgres_connections import PostgresConnections
 from registry_server.sessions.postgres_rows import numbered
 from registry_server.sessions.request_log import REQUEST_ID_RETENTION
@@ -13,6 +14,7 @@ from registry_server.sessions.sqlite_rows import to_micros
 from registry_server.sessions.stats_sql import stats_from_rows
 
 PURGE_BATCH = 200
+_ORPHANS = numbered(orphaned_agent_sessions_sql(POSTGRES_MARK))
 
 
 class PostgresSessionMaintenance(PostgresConnections):
@@ -47,28 +49,32 @@ class PostgresSessionMaintenance(PostgresConnections):
         return stats_from_rows(await self._read(query))
 
     async def purge_expired(self, updated_before: datetime) -> int:
-        """Deletes closed sessions last updated before `updated_before` (and old request ids), in batches."""
+        """Deletes closed sessions last updated before `updated_before`, agents' sessions whose routed session
+        is gone, and old request ids, in batches; returns how many sessions."""
         cutoff = to_micros(updated_before)
         request_cutoff = to_micros(self._clock() - REQUEST_ID_RETENTION)
 
-        async def purge_batch(connection: Any) -> int:
+        async def purge_batch(connection: Any) -> tuple[int, int]:
             status = await connection.execute(
                 "DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions "
                 "WHERE status IN ('COMPLETED', 'ABANDONED') AND update_time < $1 LIMIT $2)",
                 cutoff,
                 PURGE_BATCH,
             )
+            orphans = await connection.execute(_ORPHANS, PURGE_BATCH)
             await connection.execute(
                 "DELETE FROM session_request_log WHERE request_id IN (SELECT request_id "
                 "FROM session_request_log WHERE create_time < $1 LIMIT $2)",
                 request_cutoff,
                 PURGE_BATCH,
             )
-            return int(status.rsplit(" ", 1)[-1])
+            expired, orphaned = int(status.rsplit(" ", 1)[-1]), int(orphans.rsplit(" ", 1)[-1])
+            return max(expired, orphaned), expired + orphaned
 
         purged = 0
         while True:
-            removed = int(await self._write(purge_batch))
+            batch: tuple[int, int] = await self._write(purge_batch)
+            largest, removed = batch
             purged += removed
-            if removed < PURGE_BATCH:
+            if largest < PURGE_BATCH:
                 return purged

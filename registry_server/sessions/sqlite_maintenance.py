@@ -9,6 +9,7 @@ from typing import Any
 import aiosqlite
 
 from registry_server.domain.session import AgentStats
+from registry_server.sessions.orphan_sweep import SQLITE_MARK, orphaned_agent_sessions_sql
 from registry_server.sessions.request_log import REQUEST_ID_RETENTION
 from registry_server.sessions.sqlite_connections import SqliteConnections
 from registry_server.sessions.sqlite_rows import to_micros
@@ -20,6 +21,7 @@ from registry_server.sessions.stats_sql import (
 )
 
 PURGE_BATCH = 200
+_ORPHANS = orphaned_agent_sessions_sql(SQLITE_MARK)
 
 
 class SqliteSessionMaintenance(SqliteConnections):
@@ -51,27 +53,29 @@ class SqliteSessionMaintenance(SqliteConnections):
         return stats_from_rows(await self._read(read, "session stats"))
 
     async def purge_expired(self, updated_before: datetime) -> int:
-        """Deletes closed sessions last updated before `updated_before` (and request ids past their
-        retention), in batches; returns how many sessions."""
+        """Deletes closed sessions last updated before `updated_before`, agents' sessions whose routed session
+        is gone, and request ids past their retention, in batches; returns how many sessions."""
         cutoff = to_micros(updated_before)
         request_cutoff = to_micros(self._clock() - REQUEST_ID_RETENTION)
 
-        def purge_batch(connection: sqlite3.Connection) -> int:
+        def purge_batch(connection: sqlite3.Connection) -> tuple[int, int]:
             cursor = connection.execute(
                 "DELETE FROM sessions WHERE sid IN (SELECT sid FROM sessions "
                 "WHERE status IN ('COMPLETED', 'ABANDONED') AND update_time < ? LIMIT ?)",
                 (cutoff, PURGE_BATCH),
             )
+            orphans = connection.execute(_ORPHANS, (PURGE_BATCH,))
             connection.execute(
                 "DELETE FROM request_log WHERE request_id IN (SELECT request_id FROM request_log "
                 "WHERE create_time < ? LIMIT ?)",
                 (request_cutoff, PURGE_BATCH),
             )
-            return int(cursor.rowcount)
+            return max(int(cursor.rowcount), int(orphans.rowcount)), int(cursor.rowcount + orphans.rowcount)
 
         purged = 0
         while True:
-            removed = int(await self._write(purge_batch))
+            batch: tuple[int, int] = await self._write(purge_batch)
+            largest, removed = batch
             purged += removed
-            if removed < PURGE_BATCH:
+            if largest < PURGE_BATCH:
                 return purged

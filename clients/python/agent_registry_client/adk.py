@@ -7,6 +7,7 @@ Install with the `adk` extra.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
@@ -44,6 +45,7 @@ class RegistrySessionService(BaseSessionService):
 
     Overlapping writers of one session are told apart by the session's revision: the later one gets ADK's
     StaleSessionError (the server's ABORTED), never a silent lost update; re-read the session and retry.
+    `session_metadata` is given to every session it creates (the registry's metadata, not ADK state).
     """
 
     def __init__(
@@ -54,9 +56,11 @@ class RegistrySessionService(BaseSessionService):
         client: SessionClient | None = None,
         tls: TlsOptions | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
+        session_metadata: Mapping[str, str] | None = None,
     ) -> None:
         self._owns_client = client is None
         self._client = client or SessionClient(target, token=token or "", tls=tls, timeout=timeout)
+        self._session_metadata = dict(session_metadata or {})
 
     @classmethod
     def from_client(cls, client: SessionClient) -> RegistrySessionService:
@@ -80,6 +84,7 @@ class RegistrySessionService(BaseSessionService):
         try:
             created = await self._client.create_session(
                 user_id,
+                self._session_metadata,
                 app_name=app_name,
                 session_id=(session_id or "").strip(),
                 state=_json_safe(state or {}),
